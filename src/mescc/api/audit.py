@@ -1,0 +1,194 @@
+"""The audit store: every assessment, append-only.
+
+The only write is :func:`record_assessment`. There is no update or delete path; a session guard
+refuses to flush a changed or deleted :class:`AssessmentRecord`, and the database triggers of the
+first migration refuse UPDATE and DELETE underneath.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mescc import __version__
+from mescc.api.models import AssessmentRecord
+
+
+class AuditViolation(RuntimeError):
+    """Something tried to change or delete a stored assessment."""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated user of a request."""
+
+    id: int
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAssessment:
+    """One assessment as stored: inputs and document exactly as received and returned."""
+
+    id: int
+    created_at: datetime
+    username: str
+    patient_ref: str | None
+    recommended_regimen: str | None
+    knowledge_base_version: str | None
+    software_version: str
+    allow_unverified: bool
+    inputs: dict[str, Any]
+    document: dict[str, Any]
+    document_sha256: str
+
+    def audit(self) -> dict[str, Any]:
+        """The provenance block added next to the document in API responses."""
+        return {
+            "user": self.username,
+            "software_version": self.software_version,
+            "knowledge_base_version": self.knowledge_base_version,
+            "allow_unverified": self.allow_unverified,
+            "document_sha256": self.document_sha256,
+            "inputs": self.inputs,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentFilter:
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    user: str | None = None
+    regimen: str | None = None
+    patient_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[StoredAssessment]
+    total: int
+    limit: int
+    offset: int
+
+
+def canonical_json(value: Any) -> str:
+    """The stored text of a JSON value (stable key order, no NaN)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+
+def recommended_regimen(document: Mapping[str, Any]) -> str | None:
+    """The regimen label of the first (recommended) radiotherapy option, if any."""
+    plan = document.get("plan")
+    options = plan.get("radiotherapy") if isinstance(plan, Mapping) else None
+    if isinstance(options, list) and options and isinstance(options[0], Mapping):
+        regimen = options[0].get("regimen")
+        return str(regimen) if regimen is not None else None
+    return None
+
+
+def record_assessment(
+    session: Session,
+    *,
+    caller: Caller,
+    inputs: Mapping[str, Any],
+    document: Mapping[str, Any],
+    allow_unverified: bool,
+) -> StoredAssessment:
+    """Append one assessment and commit; the returned value is what was stored."""
+    document_text = canonical_json(document)
+    patient_ref = inputs.get("id")
+    kb_version = document.get("knowledge_base_version")
+    schema_version = document.get("schema_version")
+    row = AssessmentRecord(
+        created_at=datetime.now(UTC),
+        user_id=caller.id,
+        username=caller.username,
+        patient_ref=str(patient_ref)[:200] if patient_ref is not None else None,
+        recommended_regimen=recommended_regimen(document),
+        schema_version=str(schema_version) if schema_version is not None else None,
+        knowledge_base_version=str(kb_version) if kb_version is not None else None,
+        software_version=__version__,
+        allow_unverified=allow_unverified,
+        inputs_json=canonical_json(inputs),
+        document_json=document_text,
+        document_sha256=hashlib.sha256(document_text.encode("utf-8")).hexdigest(),
+    )
+    session.add(row)
+    session.commit()
+    return _stored(row)
+
+
+def get_assessment(session: Session, assessment_id: int) -> StoredAssessment | None:
+    row = session.get(AssessmentRecord, assessment_id)
+    return _stored(row) if row is not None else None
+
+
+def list_assessments(
+    session: Session, where: AssessmentFilter, *, limit: int, offset: int
+) -> Page:
+    """Newest first, filtered, one page."""
+    query = select(AssessmentRecord)
+    if where.created_after is not None:
+        query = query.where(AssessmentRecord.created_at >= where.created_after)
+    if where.created_before is not None:
+        query = query.where(AssessmentRecord.created_at < where.created_before)
+    if where.user:
+        query = query.where(AssessmentRecord.username == where.user)
+    if where.regimen:
+        query = query.where(AssessmentRecord.recommended_regimen == where.regimen)
+    if where.patient_ref:
+        query = query.where(AssessmentRecord.patient_ref == where.patient_ref)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(AssessmentRecord.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return Page(items=[_stored(row) for row in rows], total=total, limit=limit, offset=offset)
+
+
+def distinct_values(session: Session) -> dict[str, list[str]]:
+    """Users and regimens present in the trail (for the history page's filter choices)."""
+    users = session.scalars(select(AssessmentRecord.username).distinct()).all()
+    regimens = session.scalars(
+        select(AssessmentRecord.recommended_regimen)
+        .where(AssessmentRecord.recommended_regimen.is_not(None))
+        .distinct()
+    ).all()
+    return {"users": sorted(users), "regimens": sorted(r for r in regimens if r)}
+
+
+def _stored(row: AssessmentRecord) -> StoredAssessment:
+    return StoredAssessment(
+        id=row.id,
+        created_at=row.created_at,
+        username=row.username,
+        patient_ref=row.patient_ref,
+        recommended_regimen=row.recommended_regimen,
+        knowledge_base_version=row.knowledge_base_version,
+        software_version=row.software_version,
+        allow_unverified=row.allow_unverified,
+        inputs=json.loads(row.inputs_json),
+        document=json.loads(row.document_json),
+        document_sha256=row.document_sha256,
+    )
+
+
+def _refuse_changes(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AssessmentRecord) and (
+            obj in session.deleted or session.is_modified(obj)
+        ):
+            raise AuditViolation(f"assessment {obj.id} is append-only and cannot be changed")
+
+
+def install_append_only_guard(factory: sessionmaker[Session]) -> None:
+    """Make every session of ``factory`` refuse to flush a change to a stored assessment."""
+    from sqlalchemy import event
+
+    event.listen(factory, "before_flush", _refuse_changes)

@@ -1,0 +1,135 @@
+"""Annotated dependencies, so that handler signatures read like prose.
+
+``CallerDep`` (bearer token) is a dependency of the whole API router and ``WebUserDep`` (login
+session) of the whole pages router, so no route can forget authentication; ``verify_csrf`` guards
+every form post.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from mescc.api import accounts
+from mescc.api.audit import Caller
+from mescc.api.errors import problem
+from mescc.settings import Settings
+
+CSRF_FIELD = "csrf_token"
+_SESSION_USER = "user_id"
+_SESSION_CSRF = "csrf"
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.session_factory() as session:
+        yield session
+
+
+async def get_knowledge_base(request: Request) -> Any:
+    """The knowledge base to assess with; None means the library's cached default."""
+    return request.app.state.knowledge_base
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Session, Depends(get_db)]
+KnowledgeBaseDep = Annotated[Any, Depends(get_knowledge_base)]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token from `mescc tokens create --user NAME`.",
+)
+
+
+def require_caller(
+    db: DbDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Caller:
+    """The user of a bearer token; 401 in the problem shape otherwise."""
+    caller = None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        caller = accounts.caller_for_token(db, credentials.credentials)
+    if caller is None:
+        raise HTTPException(
+            status_code=401,
+            detail=[
+                problem(
+                    "Authorization",
+                    None,
+                    "Bearer <token from `mescc tokens create`>",
+                    "Authorization: missing or unknown bearer token; "
+                    "allowed: Bearer <token from `mescc tokens create`>",
+                )
+            ],
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(require_caller)]
+
+
+class LoginRequired(Exception):
+    """Raised by the pages' dependency when no one is logged in; answered with a redirect."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def require_web_user(request: Request, db: DbDep) -> Caller:
+    user_id = request.session.get(_SESSION_USER)
+    caller = accounts.active_user(db, int(user_id)) if isinstance(user_id, int) else None
+    if caller is None:
+        request.session.pop(_SESSION_USER, None)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    return caller
+
+
+WebUserDep = Annotated[Caller, Depends(require_web_user)]
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token, created on first use."""
+    token = request.session.get(_SESSION_CSRF)
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        request.session[_SESSION_CSRF] = token
+    return token
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse (403) any state-changing request whose form lacks this session's CSRF token."""
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
+        return
+    expected = request.session.get(_SESSION_CSRF)
+    form = await request.form()
+    given = form.get(CSRF_FIELD)
+    if (
+        not isinstance(expected, str)
+        or not isinstance(given, str)
+        or not hmac.compare_digest(expected.encode(), given.encode())
+    ):
+        raise HTTPException(status_code=403, detail="Form expired or forged (CSRF check failed)")
+
+
+def log_in(request: Request, caller: Caller) -> None:
+    """Start a fresh session for ``caller`` (a new CSRF token too)."""
+    request.session.clear()
+    request.session[_SESSION_USER] = caller.id
+    request.session[_SESSION_CSRF] = secrets.token_urlsafe(32)
+
+
+def log_out(request: Request) -> None:
+    request.session.clear()

@@ -1,0 +1,161 @@
+"""Error responses: every API error is ``{"detail": [{field, value, allowed, message}, ...]}``.
+
+The same shape serves the library's :class:`~mescc.errors.InputError`, FastAPI's own request
+validation (malformed JSON, wrong query types), authentication and missing resources, so a client
+needs one parser. Web pages get an HTML page instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mescc.errors import InputError
+
+logger = logging.getLogger("mescc.api")
+
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+_MAX_VALUE_CHARS = 200
+
+
+def problem(field: str | None, value: Any, allowed: str | None, message: str) -> dict[str, Any]:
+    return {"field": field, "value": value, "allowed": allowed, "message": message}
+
+
+def problems_response(
+    status_code: int, problems: Sequence[dict[str, Any]], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": list(problems)}, status_code=status_code, headers=headers)
+
+
+def is_api_path(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _json_safe(value: Any) -> Any:
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        text = json.dumps(repr(value))
+        value = repr(value)
+    if len(text) > _MAX_VALUE_CHARS:
+        return text[:_MAX_VALUE_CHARS] + "..."
+    return value
+
+
+def _allowed(error: dict[str, Any]) -> str:
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    simple = {
+        "json_invalid": "a well-formed JSON object",
+        "dict_type": "a JSON object",
+        "model_type": "a JSON object",
+        "model_attributes_type": "a JSON object",
+        "int_parsing": "an integer",
+        "int_type": "an integer",
+        "int_from_float": "an integer",
+        "float_parsing": "a number",
+        "float_type": "a number",
+        "bool_parsing": "true or false",
+        "bool_type": "true or false",
+        "string_type": "a string",
+        "missing": "a value (required)",
+        "datetime_parsing": "an ISO 8601 date or date-time",
+        "datetime_from_date_parsing": "an ISO 8601 date or date-time",
+        "datetime_type": "an ISO 8601 date or date-time",
+    }
+    if kind in simple:
+        return simple[kind]
+    bounds = {
+        "greater_than": "> {gt}",
+        "greater_than_equal": ">= {ge}",
+        "less_than": "< {lt}",
+        "less_than_equal": "<= {le}",
+    }
+    if kind in bounds:
+        try:
+            return bounds[kind].format(**ctx)
+        except KeyError:
+            pass
+    if "expected" in ctx:
+        return str(ctx["expected"])
+    return str(error.get("msg", "a valid value"))
+
+
+def validation_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """FastAPI/pydantic validation errors in the contract's problem shape."""
+    problems: list[dict[str, Any]] = []
+    for raw in errors:
+        error = dict(raw) if isinstance(raw, dict) else {"msg": str(raw)}
+        loc = [str(part) for part in error.get("loc", ())]
+        kind = str(error.get("type", ""))
+        if kind == "json_invalid":
+            field = "body"
+        else:
+            parts = loc[1:] if loc and loc[0] in _LOCATIONS else loc
+            field = ".".join(parts) or (loc[0] if loc else "body")
+        value = None if kind in {"missing", "json_invalid"} else _json_safe(error.get("input"))
+        allowed = _allowed(error)
+        msg = str(error.get("msg", "is not allowed"))
+        if kind == "json_invalid":
+            detail = (error.get("ctx") or {}).get("error")
+            message = f"body: malformed JSON ({detail or msg}); allowed: {allowed}"
+        elif kind == "missing":
+            message = f"{field}: missing; allowed: {allowed}"
+        else:
+            message = f"{field}: {json.dumps(value)} is not allowed ({msg}); allowed: {allowed}"
+        problems.append(problem(field, value, allowed, message))
+    return problems
+
+
+def input_error_problems(error: InputError) -> list[dict[str, Any]]:
+    return [p.as_dict() for p in error.problems]
+
+
+def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
+    """Register the handlers that give every error its documented shape."""
+
+    async def on_input_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, InputError)
+        return problems_response(422, input_error_problems(exc))
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = validation_problems(exc.errors())
+        if is_api_path(request):
+            return problems_response(422, problems)
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status_code": 422, "title": "Invalid request", "problems": problems},
+            status_code=422,
+        )
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers) if exc.headers else None
+        if isinstance(exc.detail, list):
+            problems = exc.detail
+        else:
+            problems = [problem(None, None, None, str(exc.detail))]
+        if is_api_path(request) or request.url.path == "/health":
+            return problems_response(exc.status_code, problems, headers=headers)
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status_code": exc.status_code, "title": str(exc.detail), "problems": []},
+            status_code=exc.status_code,
+            headers=headers,
+        )
+
+    app.add_exception_handler(InputError, on_input_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -1,0 +1,7 @@
+"""SQLAlchemy 2 typed models of the service's tables."""
+
+from mescc.api.models.assessment import AssessmentRecord
+from mescc.api.models.base import Base
+from mescc.api.models.user import ApiToken, User
+
+__all__ = ["ApiToken", "AssessmentRecord", "Base", "User"]

@@ -1,0 +1,407 @@
+"""Load the knowledge base: YAML definition files -> validated, frozen instruments.
+
+The loader proves what it can and fails loudly. For every instrument it checks that
+
+* the file is valid against ``kb.schema`` (errors carry file, line and path);
+* every input key is a patient key, and every value named in a condition is allowed;
+* the categories (plus declared ``undefined`` values) of each item cover every allowed input
+  value exactly once: no gap, no overlap;
+* the reachable minimum and maximum totals equal the published ``total_range``, every
+  achievable total lies in a published group and every group is reachable.
+
+A broken file stops the load: a silently missing instrument is worse than a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from mescc.errors import DefinitionError
+from mescc.fields import FIELD_BY_KEY
+from mescc.kb.schema import Instrument, Item, Predicate
+
+KB_RELEASE = "2026.11"
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Every instrument definition, the ECOG/KPS conversion and the version of the whole."""
+
+    instruments: Mapping[str, Instrument]
+    version: str
+    ecog_to_kps: Mapping[int, tuple[int, ...]]
+    conversion_citation: str
+    overlay_dir: str | None = None
+    overlay_ids: tuple[str, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, instrument_id: str) -> Instrument:
+        return self.instruments[instrument_id]
+
+    def __iter__(self) -> Any:
+        return iter(self.instruments.values())
+
+    def __len__(self) -> int:
+        return len(self.instruments)
+
+    def __hash__(self) -> int:
+        return hash(self.version)
+
+
+# --------------------------------------------------------------------------- YAML with lines
+
+
+def _line_map(text: str) -> dict[tuple[Any, ...], int]:
+    """Map every path in a YAML document to its 1-based line."""
+    lines: dict[tuple[Any, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = k.value
+                lines[(*path, key)] = k.start_mark.line + 1
+                walk(v, (*path, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _path_text(path: Sequence[Any]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _line_of(lines: Mapping[tuple[Any, ...], int], path: Sequence[Any]) -> int | None:
+    p = tuple(path)
+    while p:
+        if p in lines:
+            return lines[p]
+        p = p[:-1]
+    return lines.get(())
+
+
+def parse_instrument(text: str, file: str) -> Instrument:
+    """Parse and validate one definition file's text; raise ``DefinitionError`` if malformed."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DefinitionError(file, "", f"not valid YAML: {exc}", line) from None
+    lines = _line_map(text)
+    if not isinstance(data, dict):
+        raise DefinitionError(file, "", "a definition file must be a mapping", 1)
+    try:
+        inst = Instrument.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        loc = ["in" if p == "in_" else p for p in loc]
+        msg = err["msg"].removeprefix("Value error, ")
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise DefinitionError(file, _path_text(loc), msg + more, _line_of(lines, loc)) from None
+    stem = Path(file).stem
+    if inst.id != stem:
+        raise DefinitionError(file, "id", f'id "{inst.id}" must equal the file stem "{stem}"', 1)
+    _check_inputs(inst, file, lines)
+    return inst
+
+
+# --------------------------------------------------------------------------- domain proofs
+
+
+def _fail(file: str, lines: Mapping[tuple[Any, ...], int], path: Sequence[Any], msg: str) -> None:
+    raise DefinitionError(file, _path_text(path), msg, _line_of(lines, path))
+
+
+def _check_inputs(inst: Instrument, file: str, lines: Mapping[tuple[Any, ...], int]) -> None:
+    for i, item in enumerate(inst.items):
+        for key in (*item.inputs, *(item.convert or {}).values()):
+            if key not in FIELD_BY_KEY:
+                _fail(file, lines, ("items", i, "inputs"), f'"{key}" is not a patient key')
+        entries = [("categories", c.when) for c in item.categories] + [
+            ("undefined", u.when) for u in item.undefined
+        ]
+        counters = {"categories": 0, "undefined": 0}
+        for kind, when in entries:
+            j = counters[kind]
+            counters[kind] += 1
+            for key, pred in when.items():
+                _check_predicate_values(
+                    key, pred, file, lines, ("items", i, kind, j, "when", key)
+                )
+    for key, pred in (inst.applies_to or {}).items():
+        if key not in FIELD_BY_KEY:
+            _fail(file, lines, ("applies_to", key), f'"{key}" is not a patient key')
+        _check_predicate_values(key, pred, file, lines, ("applies_to", key))
+
+
+def _check_predicate_values(
+    key: str,
+    pred: Predicate,
+    file: str,
+    lines: Mapping[tuple[Any, ...], int],
+    path: Sequence[Any],
+) -> None:
+    spec = FIELD_BY_KEY[key]
+    for values in (pred.in_, pred.not_in):
+        for v in values or ():
+            _, problem = _check_domain_value(key, v)
+            if problem:
+                _fail(file, lines, path, f"{v!r} is not an allowed value of {key}; {problem}")
+    if spec.kind in ("enum", "bool", "text") and any(
+        x is not None for x in (pred.lt, pred.le, pred.gt, pred.ge)
+    ):
+        _fail(file, lines, path, f"{key} is not numeric; use in/not_in")
+
+
+def _check_domain_value(key: str, value: Any) -> tuple[Any, str | None]:
+    from mescc.fields import check_value
+
+    spec = FIELD_BY_KEY[key]
+    if spec.kind == "enum" and not isinstance(value, str):
+        return None, f'{spec.allowed} (write enum values as quoted text, e.g. "2")'
+    ok, problem = check_value(key, value, spec)
+    return ok, (problem.allowed if problem else None)
+
+
+def sample_values(key: str, items: Iterable[Item]) -> tuple[Any, ...]:
+    """Every allowed value of ``key`` if finite, else representative points around cut-offs."""
+    spec = FIELD_BY_KEY[key]
+    dom = spec.domain()
+    if dom is not None:
+        return dom
+    cuts: set[float] = set()
+    for item in items:
+        for entry in (*item.categories, *item.undefined):
+            pred = entry.when.get(key)
+            if pred is None:
+                continue
+            for v in (pred.lt, pred.le, pred.gt, pred.ge):
+                if v is not None:
+                    cuts.add(float(v))
+            for v in (*(pred.in_ or ()), *(pred.not_in or ())):
+                cuts.add(float(v))
+    lo = spec.minimum if spec.minimum is not None else 0.0
+    points: set[float] = {lo, lo + 0.5, lo + 1, 1e6}
+    for c in cuts:
+        points.update({c - 1, c - 0.5, c, c + 0.5, c + 1})
+    if spec.kind == "int":
+        points = {float(int(p)) for p in points if float(p).is_integer()}
+    hi = spec.maximum
+    out = sorted(p for p in points if p >= lo and (hi is None or p <= hi))
+    return tuple(int(p) if spec.kind == "int" else p for p in out)
+
+
+def item_outcomes(item: Item) -> dict[tuple[Any, ...], tuple[str, int]]:
+    """For every combination of known input values: ('category'|'undefined', index).
+
+    Raises ``ValueError`` naming the first combination matched by no entry or by two.
+    """
+    if not item.inputs:
+        return {}
+    domains = [sample_values(k, [item]) for k in item.inputs]
+    table: dict[tuple[Any, ...], tuple[str, int]] = {}
+    entries = [("category", i, c.when) for i, c in enumerate(item.categories)] + [
+        ("undefined", i, u.when) for i, u in enumerate(item.undefined)
+    ]
+    for combo in itertools.product(*domains):
+        values = dict(zip(item.inputs, combo, strict=True))
+        hits = [
+            (kind, i)
+            for kind, i, when in entries
+            if all(p.holds(values[k]) for k, p in when.items())
+        ]
+        shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        if not hits:
+            raise ValueError(f"no category matches {shown}")
+        if len(hits) > 1:
+            names = [
+                item.categories[i].label if kind == "category" else f"undefined[{i}]"
+                for kind, i in hits
+            ]
+            raise ValueError(f"{shown} matches more than one entry: {names}")
+        table[combo] = hits[0]
+    return table
+
+
+def achievable_totals(inst: Instrument) -> set[int]:
+    """Every total some patient can reach (undefined values excluded)."""
+    totals = {0}
+    for item in inst.items:
+        pts = {c.points for c in item.categories if c.points is not None}
+        totals = {t + p for t in totals for p in pts}
+    return totals
+
+
+def check_instrument(inst: Instrument, file: str, text: str | None = None) -> None:
+    """Prove coverage and range facts of one instrument; raise ``DefinitionError`` if false."""
+    lines = _line_map(text) if text else {}
+    if inst.is_skeleton:
+        return
+    for i, item in enumerate(inst.items):
+        try:
+            item_outcomes(item)
+        except ValueError as exc:
+            _fail(file, lines, ("items", i, "categories"), str(exc))
+    if inst.kind == "classification":
+        labels = {g.label for g in inst.groups}
+        for j, cat in enumerate(inst.items[0].categories):
+            if cat.group not in labels:
+                _fail(
+                    file, lines, ("items", 0, "categories", j, "group"),
+                    f'group "{cat.group}" is not a group label',
+                )  # fmt: skip
+        return
+    reach = achievable_totals(inst)
+    lo, hi = min(reach), max(reach)
+    if inst.total_range is None:
+        _fail(file, lines, ("total_range",), "a scored instrument needs total_range")
+        return
+    if (lo, hi) != tuple(inst.total_range):
+        which = "minimum" if lo != inst.total_range[0] else "maximum"
+        got, pub = (lo, inst.total_range[0]) if which == "minimum" else (hi, inst.total_range[1])
+        _fail(file, lines, ("total_range",), f"{which} total {got}, published {pub}")
+    for j, g in enumerate(inst.groups):
+        assert g.range is not None
+        if not any(g.range[0] <= t <= g.range[1] for t in reach):
+            _fail(file, lines, ("groups", j), f"group {g.label} contains no achievable total")
+    in_groups = {t for g in inst.groups if g.range for t in range(g.range[0], g.range[1] + 1)}
+    stray = sorted(reach - in_groups)
+    if stray:
+        _fail(file, lines, ("groups",), f"achievable totals {stray} are in no published group")
+    if inst.achievable_totals is not None and set(inst.achievable_totals) != reach:
+        _fail(
+            file, lines, ("achievable_totals",),
+            f"achievable totals {sorted(reach)} differ from the published list "
+            f"{sorted(inst.achievable_totals)}",
+        )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- the whole KB
+
+
+def _instrument_files() -> list[tuple[str, str]]:
+    folder = resources.files("mescc.kb").joinpath("instruments")
+    out = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            out.append((f"instruments/{entry.name}", entry.read_text(encoding="utf-8")))
+    return out
+
+
+def _read_conversions() -> tuple[dict[int, tuple[int, ...]], str, str]:
+    text = resources.files("mescc.kb").joinpath("evidence", "conversions.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    mapping = {int(k): tuple(int(x) for x in v) for k, v in data["ecog_to_kps"].items()}
+    cit = data.get("citation")
+    cit_text = cit.get("text", "") if isinstance(cit, dict) else str(cit)
+    return mapping, cit_text, text
+
+
+def _resolve_points_from(instruments: dict[str, Instrument], file_of: dict[str, str]) -> None:
+    for iid, inst in list(instruments.items()):
+        if inst.points_from is None:
+            continue
+        base = instruments.get(inst.points_from)
+        if base is None:
+            raise DefinitionError(
+                file_of[iid], "points_from", f'"{inst.points_from}" is not an instrument'
+            )
+        if not base.is_skeleton or inst.is_skeleton:
+            merged = inst.model_copy(update={"items": base.items})
+            if base.site is not None:
+                merged = merged.model_copy(
+                    update={"site": base.site, "verification": "site-supplied"}
+                )
+            instruments[iid] = merged
+            if not base.is_skeleton:
+                check_instrument(merged, file_of[iid])
+
+
+def load_overlay_files(directory: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """The ``*.yaml`` files of a site overlay folder, as (path, text)."""
+    path = Path(directory)
+    if not path.is_dir():
+        raise DefinitionError(str(path), "", "overlay folder does not exist")
+    return [(str(p), p.read_text(encoding="utf-8")) for p in sorted(path.glob("*.yaml"))]
+
+
+def build_kb(
+    files: Sequence[tuple[str, str]],
+    overlay: Sequence[tuple[str, str]] = (),
+    overlay_dir: str | None = None,
+) -> KnowledgeBase:
+    """Build a knowledge base from definition texts plus an optional site overlay."""
+    from mescc.kb.overlay import check_overlay
+
+    instruments: dict[str, Instrument] = {}
+    file_of: dict[str, str] = {}
+    digest = hashlib.sha256()
+    for name, text in files:
+        inst = parse_instrument(text, name)
+        check_instrument(inst, name, text)
+        if inst.id in instruments:
+            raise DefinitionError(name, "id", f'duplicate id "{inst.id}"')
+        instruments[inst.id] = inst
+        file_of[inst.id] = name
+        digest.update(name.encode() + b"\0" + text.encode())
+    conversions, conv_citation, conv_text = _read_conversions()
+    digest.update(conv_text.encode())
+    overlay_ids: list[str] = []
+    for name, text in overlay:
+        site_inst = check_overlay(text, name, instruments)
+        instruments[site_inst.id] = site_inst
+        file_of[site_inst.id] = name
+        overlay_ids.append(site_inst.id)
+        digest.update(b"overlay\0" + text.encode())
+    _resolve_points_from(instruments, file_of)
+    version = f"{KB_RELEASE}+{digest.hexdigest()[:12]}"
+    if overlay_ids:
+        version += ".site"
+    return KnowledgeBase(
+        instruments=dict(instruments),
+        version=version,
+        ecog_to_kps=conversions,
+        conversion_citation=conv_citation,
+        overlay_dir=overlay_dir,
+        overlay_ids=tuple(overlay_ids),
+    )
+
+
+@lru_cache(maxsize=8)
+def _load(overlay_dir: str | None) -> KnowledgeBase:
+    overlay = load_overlay_files(overlay_dir) if overlay_dir else []
+    return build_kb(_instrument_files(), overlay, overlay_dir)
+
+
+def load_kb(overlay: str | os.PathLike[str] | None = None) -> KnowledgeBase:
+    """The packaged knowledge base, plus a site overlay folder (argument or MESCC_KB_OVERLAY).
+
+    Cached per overlay folder: definitions are read and proved once per process.
+    """
+    if overlay is None:
+        overlay = os.environ.get("MESCC_KB_OVERLAY") or None
+    return _load(str(Path(overlay).resolve()) if overlay else None)

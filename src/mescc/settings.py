@@ -1,0 +1,69 @@
+"""Settings of the web service, read from the environment with the ``MESCC_`` prefix.
+
+``MESCC_DATABASE_URL``
+    SQLAlchemy URL. Default: an SQLite file ``mescc.sqlite3`` under ``MESCC_DATA_DIR``
+    (``./mescc-data``), opened in WAL mode with ``synchronous=FULL``. PostgreSQL works with
+    ``postgresql+psycopg://user:password@host:5432/db``.
+``MESCC_DATA_DIR``
+    Folder for the default database and the generated secret key.
+``MESCC_SECRET_KEY``
+    Key that signs session cookies. When unset, a random key is generated once and kept in
+    ``<data dir>/secret_key`` (mode 0600), so sessions survive a restart. Set it explicitly when
+    several hosts share one database.
+``MESCC_KB_OVERLAY``
+    Folder of site-supplied instrument tables, passed to the knowledge-base loader.
+``MESCC_MAX_REQUEST_BYTES``
+    Largest accepted request body (default 256 KiB); larger requests get 413.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_FILE = "mescc.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment (prefix ``MESCC_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="MESCC_", extra="ignore")
+
+    data_dir: Path = Path("mescc-data")
+    database_url: str = ""
+    secret_key: SecretStr | None = None
+    kb_overlay: Path | None = None
+    max_request_bytes: int = Field(default=256 * 1024, ge=1024)
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
+    secure_cookies: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / DEFAULT_DATABASE_FILE).as_posix()}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def session_secret(self) -> str:
+        """The cookie-signing key: ``MESCC_SECRET_KEY`` or a key generated once under data_dir."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text(encoding="ascii").strip()
+        key = secrets.token_urlsafe(48)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+        return key
