@@ -1,7 +1,9 @@
-"""The contract's assessment document: patient data in, JSON-ready dict out.
+"""The contract's documents: patient data in, JSON-ready dicts out.
 
-This is the one function the adapters (CLI, web, API) call to turn raw patient data into the
-assessment document of ``shared/contract.md``. It holds no clinical logic itself.
+These are the functions the adapters (CLI, web, API) call. They hold no clinical logic: they
+validate, call ``assess`` / ``bed`` / the knowledge base, and lay the results out as
+``shared/contract.md`` specifies. Every instrument result keeps its citation, verification
+level, items and missing inputs (a score never travels without its source).
 """
 
 from __future__ import annotations
@@ -9,13 +11,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-# NOTE: placeholder until the engine lands; the signature is stable.
+from mescc import __version__
+from mescc.assessment import SCHEMA_VERSION, Assessment, assess
+from mescc.dose import bed, eqd2
+from mescc.fields import FIELD_BY_KEY
+from mescc.kb.loader import KnowledgeBase, load_kb
+from mescc.patient import Patient
+
+DISCLAIMER = (
+    "Decision support for healthcare professionals treating MESCC; it does not replace "
+    "clinical judgement. MESCC is an emergency: do not delay MRI, steroids or referral for "
+    "this software."
+)
+
+
+def assessment_to_dict(a: Assessment) -> dict[str, Any]:
+    """Lay out an assessment as the contract's JSON document."""
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "knowledge_base_version": a.knowledge_base_version,
+        "software_version": __version__,
+        "patient": a.patient.given(),
+        "instruments": {iid: r.as_dict() for iid, r in a.instruments.items()},
+        "plan": a.plan.as_dict() if a.plan is not None else None,
+        "allow_unverified": a.allow_unverified,
+        "disclaimer": DISCLAIMER,
+    }
+    return doc
 
 
 def assessment_document(
-    data: Mapping[str, Any],
+    data: Mapping[str, Any] | Patient,
     *,
-    kb: Any = None,
+    kb: KnowledgeBase | None = None,
     allow_unverified: bool = False,
 ) -> dict[str, Any]:
     """Validate ``data`` as a Patient, assess it, build the plan and return the contract JSON.
@@ -25,16 +53,64 @@ def assessment_document(
     mescc.errors.InputError
         When any field is not allowed (``.problems`` lists every one).
     """
-    raise NotImplementedError("engine not yet wired")
+    kb = kb or load_kb()
+    patient = data if isinstance(data, Patient) else Patient.from_data(data)
+    return assessment_to_dict(assess(patient, kb, allow_unverified=allow_unverified))
 
 
-def instruments_document(*, kb: Any = None) -> list[dict[str, Any]]:
+def instruments_document(*, kb: KnowledgeBase | None = None) -> list[dict[str, Any]]:
     """Every instrument with id, name, outcome, citation, verification and needed inputs."""
-    raise NotImplementedError("engine not yet wired")
+    kb = kb or load_kb()
+    out = []
+    for inst in kb.instruments.values():
+        inputs = list(inst.inputs)
+        out.append(
+            {
+                "id": inst.id,
+                "name": inst.name,
+                "kind": inst.kind,
+                "outcome": inst.outcome,
+                "outcome_text": inst.outcome_text,
+                "direction": inst.direction,
+                "citation": inst.citation.short(),
+                "locator": inst.citation.locator,
+                "verification": inst.verification,
+                "verification_note": inst.verification_note,
+                "computable": not inst.is_skeleton,
+                "status_note": (
+                    "points table not supplied: a site may supply one (mescc kb check)"
+                    if inst.is_skeleton
+                    else None
+                ),
+                "inputs": inputs,
+                "added_inputs": [
+                    {"key": k, "description": FIELD_BY_KEY[k].description}
+                    for k in inputs
+                    if FIELD_BY_KEY[k].source != "contract"
+                ],
+                "total_range": list(inst.total_range) if inst.total_range else None,
+                "groups": [g.label for g in inst.groups],
+                "flags": list(inst.flags),
+                "site": inst.site.model_dump(mode="json") if inst.site else None,
+                "knowledge_base_version": kb.version,
+            }
+        )
+    return out
 
 
 def dose_document(
     fractions: int, dose_per_fraction_gy: float, alpha_beta: float = 10.0
 ) -> dict[str, Any]:
     """``{"bed_gy": ..., "eqd2_gy": ..., ...}`` for one regimen (linear-quadratic, no time factor)."""
-    raise NotImplementedError("engine not yet wired")
+    b = bed(fractions, dose_per_fraction_gy, alpha_beta)
+    e = eqd2(fractions, dose_per_fraction_gy, alpha_beta)
+    return {
+        "fractions": fractions,
+        "dose_per_fraction_gy": dose_per_fraction_gy,
+        "total_dose_gy": round(fractions * dose_per_fraction_gy, 4),
+        "alpha_beta_gy": alpha_beta,
+        "bed_gy": round(b, 2),
+        "eqd2_gy": round(e, 2),
+        "model": "linear-quadratic, no time factor: BED = n*d*(1 + d/(alpha/beta)); "
+        "EQD2 = BED/(1 + 2/(alpha/beta))",
+    }

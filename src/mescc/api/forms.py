@@ -1,6 +1,7 @@
 """The patient form: its layout, and the translation between form fields and patient JSON.
 
-The layout groups the contract's patient keys the way a clinician works through a case. It only
+The layout groups the contract's patient keys the way a clinician works through a case. It holds
+no ranges: the library is the one judge of what is allowed, and its problems are shown inline. It only
 translates: text is converted to a number where the key is numeric, an empty field is left out
 (unknown, never a default), and anything that does not convert is passed on as typed so that the
 library's validation names it. The allowed values are the contract's (``shared/contract.md``).
@@ -27,9 +28,6 @@ class FormField:
     unit: str = ""
     hint: str = ""
     options: tuple[tuple[str, str], ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    step: str = "any"
 
     @property
     def html_id(self) -> str:
@@ -87,7 +85,7 @@ _TUMOURS = _choices(
 def _prior_rt_row(index: int) -> tuple[FormField, ...]:
     prefix = f"prior_radiotherapy.{index}"
     return (
-        FormField(f"{prefix}.fractions", "Fractions", "integer", minimum=1, step="1"),
+        FormField(f"{prefix}.fractions", "Fractions", "integer"),
         FormField(f"{prefix}.dose_per_fraction_gy", "Dose per fraction", "number", unit="Gy"),
         FormField(f"{prefix}.months_before", "Months before now", "number", unit="months"),
     )
@@ -103,7 +101,7 @@ PATIENT_FORM: tuple[Fieldset, ...] = (
                 "text",
                 hint="Free text; do not enter names or record numbers.",
             ),
-            FormField("age_years", "Age", "integer", unit="years", minimum=18, maximum=120),
+            FormField("age_years", "Age", "integer", unit="years"),
             FormField("sex", "Sex", "choice", options=_choices("female", "male", "other")),
             FormField("primary_tumor", "Primary tumour", "choice", options=_TUMOURS),
             FormField(
@@ -111,21 +109,39 @@ PATIENT_FORM: tuple[Fieldset, ...] = (
                 "Time from first cancer diagnosis to MESCC",
                 "number",
                 unit="months",
-                minimum=0,
             ),
-            FormField("other_bone_metastases", "Other bone metastases", "boolean",
-                      hint="Besides the MESCC site.", options=_YES_NO),
-            FormField("extraspinal_bone_metastases", "Extraspinal bone metastases", "integer",
-                      unit="foci", minimum=0, step="1"),
+            FormField(
+                "other_bone_metastases",
+                "Other bone metastases",
+                "boolean",
+                hint="Besides the MESCC site.",
+                options=_YES_NO,
+            ),
+            FormField(
+                "extraspinal_bone_metastases", "Extraspinal bone metastases", "integer", unit="foci"
+            ),
             FormField("visceral_metastases", "Visceral metastases", "boolean", options=_YES_NO),
-            FormField("visceral_metastases_resectable", "Visceral metastases resectable",
-                      "boolean", hint="Only with visceral metastases.", options=_YES_NO),
+            FormField(
+                "visceral_metastases_resectable",
+                "Visceral metastases resectable",
+                "boolean",
+                hint="Only with visceral metastases.",
+                options=_YES_NO,
+            ),
             FormField("hepatic_metastases", "Liver metastases", "boolean", options=_YES_NO),
-            FormField("extraskeletal_metastases", "Any metastasis outside the skeleton",
-                      "boolean", hint="Visceral, nodal, brain ...", options=_YES_NO),
-            FormField("prior_palliative_chemotherapy_courses",
-                      "Prior palliative chemotherapy courses", "integer", unit="courses",
-                      minimum=0, step="1"),
+            FormField(
+                "extraskeletal_metastases",
+                "Any metastasis outside the skeleton",
+                "boolean",
+                hint="Visceral, nodal, brain ...",
+                options=_YES_NO,
+            ),
+            FormField(
+                "prior_palliative_chemotherapy_courses",
+                "Prior palliative chemotherapy courses",
+                "integer",
+                unit="courses",
+            ),
         ),
     ),
     Fieldset(
@@ -142,13 +158,20 @@ PATIENT_FORM: tuple[Fieldset, ...] = (
                     ("paraplegic", "Paraplegic"),
                 ),
             ),
-            FormField("motor_deficit_days", "Time over which motor deficits developed",
-                      "number", unit="days", minimum=0),
-            FormField("frankel_grade", "Frankel grade", "choice",
-                      options=_choices("A", "B", "C", "D", "E")),
+            FormField(
+                "motor_deficit_days",
+                "Time over which motor deficits developed",
+                "number",
+                unit="days",
+            ),
+            FormField(
+                "frankel_grade",
+                "Frankel grade",
+                "choice",
+                options=_choices("A", "B", "C", "D", "E"),
+            ),
             FormField("sensory_deficits", "Sensory deficits", "boolean", options=_YES_NO),
-            FormField("sphincter_dysfunction", "Sphincter dysfunction", "boolean",
-                      options=_YES_NO),
+            FormField("sphincter_dysfunction", "Sphincter dysfunction", "boolean", options=_YES_NO),
         ),
     ),
     Fieldset(
@@ -167,45 +190,86 @@ PATIENT_FORM: tuple[Fieldset, ...] = (
                     ("3", "3: cord compressed, no CSF visible"),
                 ),
             ),
-            FormField("involved_vertebrae", "Vertebrae involved by the compression", "integer",
-                      unit="vertebrae", minimum=1, step="1"),
-            FormField("vertebral_body_metastases", "Vertebral bodies with metastases",
-                      "integer", unit="vertebrae", minimum=1, step="1"),
-            FormField("sins.location", "SINS: location", "choice",
-                      options=_choices(("junctional", "Junctional (occiput-C2, C7-T2, T11-L1, "
-                                        "L5-S1)"), ("mobile", "Mobile spine (C3-C6, L2-L4)"),
-                                       ("semirigid", "Semi-rigid (T3-T10)"),
-                                       ("rigid", "Rigid (S2-S5)"))),
-            FormField("sins.pain", "SINS: pain", "choice",
-                      options=_choices("mechanical", ("occasional_non_mechanical",
-                                                      "Occasional, non-mechanical"),
-                                       ("pain_free", "Pain-free"))),
-            FormField("sins.bone_lesion", "SINS: bone lesion", "choice",
-                      options=_choices("lytic", ("mixed", "Mixed lytic/blastic"), "blastic")),
-            FormField("sins.alignment", "SINS: radiographic alignment", "choice",
-                      options=_choices(("subluxation_translation", "Subluxation/translation"),
-                                       ("de_novo_deformity", "De novo deformity (kyphosis/"
-                                        "scoliosis)"), ("normal", "Normal"))),
-            FormField("sins.collapse", "SINS: vertebral body collapse", "choice",
-                      options=_choices(("over_50", "> 50 % collapse"),
-                                       ("under_50", "< 50 % collapse"),
-                                       ("none_over_50_involved",
-                                        "No collapse, > 50 % of body involved"),
-                                       ("none", "None of the above"))),
-            FormField("sins.posterolateral", "SINS: posterolateral involvement", "choice",
-                      options=_choices("bilateral", "unilateral", ("none", "None"))),
+            FormField(
+                "involved_vertebrae",
+                "Vertebrae involved by the compression",
+                "integer",
+                unit="vertebrae",
+            ),
+            FormField(
+                "vertebral_body_metastases",
+                "Vertebral bodies with metastases",
+                "integer",
+                unit="vertebrae",
+            ),
+            FormField(
+                "sins.location",
+                "SINS: location",
+                "choice",
+                options=_choices(
+                    ("junctional", "Junctional (occiput-C2, C7-T2, T11-L1, L5-S1)"),
+                    ("mobile", "Mobile spine (C3-C6, L2-L4)"),
+                    ("semirigid", "Semi-rigid (T3-T10)"),
+                    ("rigid", "Rigid (S2-S5)"),
+                ),
+            ),
+            FormField(
+                "sins.pain",
+                "SINS: pain",
+                "choice",
+                options=_choices(
+                    "mechanical",
+                    ("occasional_non_mechanical", "Occasional, non-mechanical"),
+                    ("pain_free", "Pain-free"),
+                ),
+            ),
+            FormField(
+                "sins.bone_lesion",
+                "SINS: bone lesion",
+                "choice",
+                options=_choices("lytic", ("mixed", "Mixed lytic/blastic"), "blastic"),
+            ),
+            FormField(
+                "sins.alignment",
+                "SINS: radiographic alignment",
+                "choice",
+                options=_choices(
+                    ("subluxation_translation", "Subluxation/translation"),
+                    ("de_novo_deformity", "De novo deformity (kyphosis/scoliosis)"),
+                    ("normal", "Normal"),
+                ),
+            ),
+            FormField(
+                "sins.collapse",
+                "SINS: vertebral body collapse",
+                "choice",
+                options=_choices(
+                    ("over_50", "> 50 % collapse"),
+                    ("under_50", "< 50 % collapse"),
+                    ("none_over_50_involved", "No collapse, > 50 % of body involved"),
+                    ("none", "None of the above"),
+                ),
+            ),
+            FormField(
+                "sins.posterolateral",
+                "SINS: posterolateral involvement",
+                "choice",
+                options=_choices("bilateral", "unilateral", ("none", "None")),
+            ),
         ),
         description="Entered by the clinician from the report; mescc does not read images.",
     ),
     Fieldset(
         "Performance status",
         (
-            FormField("ecog", "ECOG performance status", "integer", minimum=0, maximum=4,
-                      step="1"),
-            FormField("kps", "Karnofsky performance status", "integer", unit="%", minimum=0,
-                      maximum=100, step="10"),
-            FormField("hospitalized_last_3_months", "Hospitalised in the last 3 months",
-                      "boolean", options=_YES_NO),
+            FormField("ecog", "ECOG performance status", "integer"),
+            FormField("kps", "Karnofsky performance status", "integer", unit="%"),
+            FormField(
+                "hospitalized_last_3_months",
+                "Hospitalised in the last 3 months",
+                "boolean",
+                options=_YES_NO,
+            ),
         ),
     ),
     Fieldset(
@@ -227,8 +291,12 @@ PATIENT_FORM: tuple[Fieldset, ...] = (
                     ("durable_local_control", "Durable local control"),
                 ),
             ),
-            FormField("preferences.surgery_acceptable", "Surgery acceptable to the patient",
-                      "boolean", options=_YES_NO),
+            FormField(
+                "preferences.surgery_acceptable",
+                "Surgery acceptable to the patient",
+                "boolean",
+                options=_YES_NO,
+            ),
         ),
     ),
 )

@@ -208,7 +208,7 @@ def compile_item(item: Item, inst: Instrument, kb: KnowledgeBase) -> CompiledIte
         convert_target=target,
         convert_source=source,
         conversion=conversion,
-        conversion_text=f"empirical mapping, {kb.conversion_citation}".rstrip(", "),
+        conversion_text=kb.conversion_citation,
     )
 
 

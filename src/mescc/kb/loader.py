@@ -317,8 +317,10 @@ def _read_conversions() -> tuple[dict[int, tuple[int, ...]], str, str]:
     data = yaml.safe_load(text)
     mapping = {int(k): tuple(int(x) for x in v) for k, v in data["ecog_to_kps"].items()}
     cit = data.get("citation")
-    cit_text = cit.get("text", "") if isinstance(cit, dict) else str(cit)
-    return mapping, cit_text, text
+    ident = ""
+    if isinstance(cit, dict):
+        ident = f"PMID {cit['pmid']}" if cit.get("pmid") else str(cit.get("doi") or "")
+    return mapping, f"empirical ECOG-KPS mapping, Eur J Cancer 2010, {ident}".strip(", "), text
 
 
 def _resolve_points_from(instruments: dict[str, Instrument], file_of: dict[str, str]) -> None:

@@ -1,0 +1,5 @@
+"""``python -m mescc``."""
+
+from mescc.cli import main
+
+main()

@@ -1,0 +1,179 @@
+"""``/api/v1/assessments``: create (assess and store), fetch, list, PDF report, re-run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from mescc.api import assessing, audit
+from mescc.api.audit import AssessmentFilter, StoredAssessment
+from mescc.api.deps import CallerDep, DbDep, KnowledgeBaseDep
+from mescc.api.errors import problem
+from mescc.api.pdf import report_pdf
+from mescc.api.schemas import AssessmentPage, AssessmentResponse, RerunResponse, error_responses
+
+router = APIRouter(prefix="/assessments", tags=["assessments"])
+
+_EXAMPLE_PATIENT = {
+    "id": "case-17",
+    "age_years": 64,
+    "primary_tumor": "breast",
+    "ambulatory_status": "ambulatory_without_aid",
+    "ecog": 1,
+    "motor_deficit_days": 10,
+    "visceral_metastases": False,
+    "other_bone_metastases": True,
+    "escc_grade": "2",
+}
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def load_or_404(db: DbDep, assessment_id: int) -> StoredAssessment:
+    record = audit.get_assessment(db, assessment_id)
+    if record is None:
+        raise HTTPException(
+            status_code=404,
+            detail=[
+                problem(
+                    "id",
+                    assessment_id,
+                    "the id of a stored assessment",
+                    f"id: {assessment_id} is not a stored assessment; "
+                    "allowed: the id of a stored assessment",
+                )
+            ],
+        )
+    return record
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AssessmentResponse,
+    responses=error_responses(401, 413, 422),
+    summary="Assess a patient and store the assessment",
+)
+def create_assessment(
+    patient: Annotated[
+        dict[str, Any],
+        Body(
+            description="Patient object with the contract's keys; a missing key is unknown.",
+            examples=[_EXAMPLE_PATIENT],
+        ),
+    ],
+    caller: CallerDep,
+    db: DbDep,
+    knowledge_base: KnowledgeBaseDep,
+    allow_unverified: Annotated[
+        bool, Query(description="Let unverified instruments influence the ranking")
+    ] = False,
+) -> JSONResponse:
+    """The contract's assessment document (as `mescc assess --format json`), plus `id`,
+    `created_at` and an `audit` block. Nothing is stored when the input is invalid (422)."""
+    record = assessing.assess_and_record(
+        db,
+        caller=caller,
+        inputs=patient,
+        knowledge_base=knowledge_base,
+        allow_unverified=allow_unverified,
+    )
+    return JSONResponse(
+        assessing.api_view(record),
+        status_code=201,
+        headers={"Location": f"/api/v1/assessments/{record.id}"},
+    )
+
+
+@router.get(
+    "",
+    response_model=AssessmentPage,
+    responses=error_responses(401, 422),
+    summary="List stored assessments, newest first",
+)
+def list_assessments(
+    request: Request,
+    db: DbDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    created_after: Annotated[
+        datetime | None, Query(description="ISO date or date-time (UTC if no zone)")
+    ] = None,
+    created_before: Annotated[datetime | None, Query()] = None,
+    user: Annotated[str | None, Query(description="User name")] = None,
+    regimen: Annotated[str | None, Query(description="Recommended regimen, e.g. `5 x 4 Gy`")] = None,
+    patient_ref: Annotated[str | None, Query(description="The patient's `id` field")] = None,
+) -> JSONResponse:
+    where = AssessmentFilter(
+        created_after=_aware(created_after),
+        created_before=_aware(created_before),
+        user=user,
+        regimen=regimen,
+        patient_ref=patient_ref,
+    )
+    page = audit.list_assessments(db, where, limit=limit, offset=offset)
+    next_url = None
+    if offset + limit < page.total:
+        params = {k: v for k, v in request.query_params.items() if k != "offset"}
+        params["offset"] = str(offset + limit)
+        next_url = f"/api/v1/assessments?{urlencode(params)}"
+    return JSONResponse(
+        {
+            "items": [assessing.summary_view(item) for item in page.items],
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "next": next_url,
+        }
+    )
+
+
+@router.get(
+    "/{assessment_id}",
+    response_model=AssessmentResponse,
+    responses=error_responses(401, 404, 422),
+    summary="One stored assessment, exactly as it was returned when made",
+)
+def get_assessment(assessment_id: int, db: DbDep) -> JSONResponse:
+    return JSONResponse(assessing.api_view(load_or_404(db, assessment_id)))
+
+
+@router.get(
+    "/{assessment_id}/report.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The PDF report"},
+        **error_responses(401, 404, 422),
+    },
+    summary="Printable PDF report of a stored assessment",
+)
+def get_report(assessment_id: int, request: Request, db: DbDep) -> Response:
+    record = load_or_404(db, assessment_id)
+    pdf = report_pdf(request.app.state.templates, record)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="mescc-assessment-{record.id}.pdf"'},
+    )
+
+
+@router.get(
+    "/{assessment_id}/rerun",
+    response_model=RerunResponse,
+    responses=error_responses(401, 404, 422),
+    summary="Re-run the stored inputs on the current knowledge base and show what changed",
+)
+def rerun_assessment(
+    assessment_id: int, db: DbDep, knowledge_base: KnowledgeBaseDep
+) -> JSONResponse:
+    """Nothing is stored; the stored assessment is never changed."""
+    record = load_or_404(db, assessment_id)
+    return JSONResponse(assessing.rerun(record, knowledge_base=knowledge_base).as_dict())
