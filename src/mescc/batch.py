@@ -50,9 +50,13 @@ def check_columns(columns: list[str]) -> None:
     for col in columns:
         if col in NOT_BATCH:
             problems.append(
-                Problem(col, None, "scalar patient keys; sins flattened as sins_<part>",
-                        f"{col}: not a batch column; allowed: the scalar patient keys "
-                        "(sins flattened as sins_location, sins_pain, ...)")  # fmt: skip
+                Problem(
+                    col,
+                    None,
+                    "scalar patient keys; sins flattened as sins_<part>",
+                    f"{col}: not a batch column; allowed: the scalar patient keys "
+                    "(sins flattened as sins_location, sins_pain, ...)",
+                )
             )
         elif col not in FIELD_BY_KEY and col not in ("input_error", "recommended_regimen"):
             problems.append(unknown_key_problem(col, list(BATCH_KEYS)))
@@ -78,7 +82,7 @@ def _column_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr]:
     col = pl.col(name)
     allowed = spec.allowed
 
-    def err(cond: pl.Expr, shown: pl.Expr, what: str) -> pl.Expr:
+    def err(cond: pl.Expr, shown: pl.Expr, what: str) -> Any:
         return pl.when(cond).then(
             pl.concat_str([pl.lit(f"{name}: "), shown, pl.lit(f" {what}; allowed: {allowed}")])
         )
@@ -91,7 +95,7 @@ def _column_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr]:
         if dtype == pl.Boolean:
             return col, pl.lit(None, dtype=pl.String)
         low = raw_text.str.to_lowercase()
-        value = pl.when(low == "true").then(True).when(low == "false").then(False)
+        value: Any = pl.when(low == "true").then(True).when(low == "false").then(False)
         bad = present & ~low.is_in(["true", "false"])
         return value.otherwise(None), err(bad, quoted, "is not a boolean").otherwise(None)
     if spec.kind == "enum":
@@ -120,16 +124,26 @@ def _column_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr]:
     noun = "an integer" if spec.kind == "int" else "a number"
     finite = num.is_finite()
     shown_num = _fmt_number(num)
-    errors = err(unparsable, shown, f"is not {noun}").when(num.is_not_null() & ~finite).then(
-        pl.concat_str([pl.lit(f"{name}: "), shown_num,
-                       pl.lit(f" is not a finite number; allowed: {allowed}")])  # fmt: skip
+    errors = (
+        err(unparsable, shown, f"is not {noun}")
+        .when(num.is_not_null() & ~finite)
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit(f"{name}: "),
+                    shown_num,
+                    pl.lit(f" is not a finite number; allowed: {allowed}"),
+                ]
+            )
+        )
     )
     bad = unparsable | (num.is_not_null() & ~finite)
     if spec.kind == "int":
         non_int = num.is_not_null() & finite & (num != num.round(0))
         errors = errors.when(non_int).then(
-            pl.concat_str([pl.lit(f"{name}: "), shown_num,
-                           pl.lit(f" is not an integer; allowed: {allowed}")])  # fmt: skip
+            pl.concat_str(
+                [pl.lit(f"{name}: "), shown_num, pl.lit(f" is not an integer; allowed: {allowed}")]
+            )
         )
         bad = bad | non_int
     out_of_range = pl.lit(False)
@@ -139,15 +153,17 @@ def _column_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr]:
         out_of_range = out_of_range | (num > spec.maximum)
     out_of_range = out_of_range.fill_null(False) & ~bad
     errors = errors.when(out_of_range).then(
-        pl.concat_str([pl.lit(f"{name}: "), shown_num,
-                       pl.lit(f" is out of range; allowed: {allowed}")])  # fmt: skip
+        pl.concat_str(
+            [pl.lit(f"{name}: "), shown_num, pl.lit(f" is out of range; allowed: {allowed}")]
+        )
     )
     bad = bad | out_of_range
     if spec.step:
         off_step = (((num - (spec.minimum or 0)) % spec.step) != 0).fill_null(False) & ~bad
         errors = errors.when(off_step).then(
-            pl.concat_str([pl.lit(f"{name}: "), shown_num,
-                           pl.lit(f" is not allowed; allowed: {allowed}")])  # fmt: skip
+            pl.concat_str(
+                [pl.lit(f"{name}: "), shown_num, pl.lit(f" is not allowed; allowed: {allowed}")]
+            )
         )
         bad = bad | off_step
     target = pl.Int64 if spec.kind == "int" else pl.Float64
@@ -186,9 +202,16 @@ def validate_frame(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
             shown = pl.when(pl.col(dep)).then(pl.lit("true")).otherwise(pl.lit("false"))
             cross.append(
                 pl.when(clash).then(
-                    pl.concat_str([pl.lit(f"{dep}: "), shown,
-                                   pl.lit(" contradicts visceral_metastases: false; allowed: "
-                                          "only with visceral_metastases: true")])  # fmt: skip
+                    pl.concat_str(
+                        [
+                            pl.lit(f"{dep}: "),
+                            shown,
+                            pl.lit(
+                                " contradicts visceral_metastases: false; allowed: "
+                                "only with visceral_metastases: true"
+                            ),
+                        ]
+                    )
                 )
             )
     raw_errors = raw.select(_join(errors).alias("a"))["a"]
@@ -210,8 +233,7 @@ def score_frame(raw: pl.DataFrame, kb: KnowledgeBase) -> pl.DataFrame:
     bad = input_error.is_not_null()
     if bad.any():
         results = results.with_columns(
-            [pl.when(pl.lit(bad)).then(None).otherwise(pl.col(c)).alias(c)
-             for c in results.columns]  # fmt: skip
+            [pl.when(pl.lit(bad)).then(None).otherwise(pl.col(c)).alias(c) for c in results.columns]
         )
     regimen = _recommended(typed.hstack(results), kb)
     regimen = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(regimen)))[:, 0]
@@ -227,7 +249,8 @@ def _recommended(frame: pl.DataFrame, kb: KnowledgeBase) -> pl.Series:
         from mescc.plan import recommended_regimens_for_table
     except ImportError:  # plan module not installed in this build
         return pl.Series("recommended_regimen", [None] * frame.height, dtype=pl.String)
-    return recommended_regimens_for_table(frame, kb)
+    series: pl.Series = recommended_regimens_for_table(frame, kb)
+    return series
 
 
 def _chunks(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
@@ -235,21 +258,20 @@ def _chunks(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
 
     if path.suffix == ".parquet":
         lf = pl.scan_parquet(path)
-        total = lf.select(pl.len()).collect().item()
-        for start in range(0, max(total, 1), chunk_rows):
-            yield lf.slice(start, chunk_rows).collect()
     elif path.suffix == ".csv":
-        reader = pl.read_csv_batched(path, infer_schema=False, batch_size=chunk_rows)
-        while True:
-            batches = reader.next_batches(1)
-            if not batches:
-                break
-            yield from batches
+        lf = pl.scan_csv(path, infer_schema=False)
     else:
         raise InputError(
-            [Problem("INPUT", str(path), ".csv or .parquet",
-                     f"INPUT: {path.name} has an unsupported extension; allowed: .csv or .parquet")]
-        )  # fmt: skip
+            [
+                Problem(
+                    "INPUT",
+                    str(path),
+                    ".csv or .parquet",
+                    f"INPUT: {path.name} has an unsupported extension; allowed: .csv or .parquet",
+                )
+            ]
+        )
+    yield from lf.collect_batches(chunk_size=chunk_rows)
 
 
 def count_rows(path: Path) -> int:
@@ -274,14 +296,19 @@ def run_batch(
 
     With ``strict`` any bad row fails the run with ``InputError`` and no output is written.
     """
-    import polars as pl
 
     if output_path.suffix not in (".csv", ".parquet"):
         raise InputError(
-            [Problem("OUTPUT", str(output_path), ".csv or .parquet",
-                     f"OUTPUT: {output_path.name} has an unsupported extension; "
-                     "allowed: .csv or .parquet")]
-        )  # fmt: skip
+            [
+                Problem(
+                    "OUTPUT",
+                    str(output_path),
+                    ".csv or .parquet",
+                    f"OUTPUT: {output_path.name} has an unsupported extension; "
+                    "allowed: .csv or .parquet",
+                )
+            ]
+        )
     summary = BatchSummary()
     tmp = output_path.with_name(output_path.name + ".partial")
     writer: Any = None

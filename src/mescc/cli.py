@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -28,7 +28,7 @@ kb_app = typer.Typer(help="Knowledge-base tools (site-supplied tables).", no_arg
 app.add_typer(kb_app, name="kb")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
@@ -223,14 +223,21 @@ def batch(
     err = Console(stderr=True)
     try:
         with Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            TimeRemainingColumn(), console=err, disable=total < 100_000 or not err.is_terminal,
-        ) as progress:  # fmt: skip
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=total < 100_000 or not err.is_terminal,
+        ) as progress:
             task = progress.add_task("scoring", total=total)
             summary = run_batch(
-                input_path, output, kb, strict=strict,
+                input_path,
+                output,
+                kb,
+                strict=strict,
                 progress=lambda n: progress.advance(task, n),
-            )  # fmt: skip
+            )
     except InputError as exc:
         _fail([p.message for p in exc.problems])
     for line in summary.lines():
@@ -239,12 +246,9 @@ def batch(
 
 def main() -> None:
     """Entry point of the ``mescc`` script."""
-    try:
-        from mescc.api.cli import register
-    except ImportError:
-        register = None
-    if register is not None:
-        register(app)
+    from mescc.api.cli import register
+
+    register(app)
     app()
 
 

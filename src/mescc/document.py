@@ -101,7 +101,7 @@ def instruments_document(*, kb: KnowledgeBase | None = None) -> list[dict[str, A
 def dose_document(
     fractions: int, dose_per_fraction_gy: float, alpha_beta: float = 10.0
 ) -> dict[str, Any]:
-    """``{"bed_gy": ..., "eqd2_gy": ..., ...}`` for one regimen (linear-quadratic, no time factor)."""
+    """BED and EQD2 of one regimen (linear-quadratic, no time factor), as a JSON dict."""
     b = bed(fractions, dose_per_fraction_gy, alpha_beta)
     e = eqd2(fractions, dose_per_fraction_gy, alpha_beta)
     return {

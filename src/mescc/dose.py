@@ -16,6 +16,7 @@ alpha/beta conventions, numerical checks: Nieder 2006, RAMSES-01, PRE-MODE).
 
 from __future__ import annotations
 
+
 def _check(fractions: float, dose_per_fraction_gy: float, alpha_beta: float) -> None:
     if isinstance(fractions, int | float) and fractions < 0:
         raise ValueError(f"fractions: {fractions} is out of range; allowed: >= 0")

@@ -242,11 +242,10 @@ def check_value(name: str, value: Any, spec: FieldSpec) -> tuple[Any, Problem | 
         return None, _problem(name, value, spec, f"is not {noun}")
     if isinstance(value, float) and not math.isfinite(value):
         return None, _problem(name, value, spec, "is not a finite number")
-    if kind == "int":
-        if isinstance(value, float):
-            if not value.is_integer():
-                return None, _problem(name, value, spec, "is not an integer")
-            value = int(value)
+    if kind == "int" and isinstance(value, float):
+        if not value.is_integer():
+            return None, _problem(name, value, spec, "is not an integer")
+        value = int(value)
     if spec.minimum is not None and value < spec.minimum:
         return None, _problem(name, value, spec, "is out of range")
     if spec.maximum is not None and value > spec.maximum:

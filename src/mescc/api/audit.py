@@ -130,9 +130,7 @@ def get_assessment(session: Session, assessment_id: int) -> StoredAssessment | N
     return _stored(row) if row is not None else None
 
 
-def list_assessments(
-    session: Session, where: AssessmentFilter, *, limit: int, offset: int
-) -> Page:
+def list_assessments(session: Session, where: AssessmentFilter, *, limit: int, offset: int) -> Page:
     """Newest first, filtered, one page."""
     query = select(AssessmentRecord)
     if where.created_after is not None:

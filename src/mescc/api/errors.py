@@ -94,7 +94,7 @@ def validation_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """FastAPI/pydantic validation errors in the contract's problem shape."""
     problems: list[dict[str, Any]] = []
     for raw in errors:
-        error = dict(raw) if isinstance(raw, dict) else {"msg": str(raw)}
+        error: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {"msg": str(raw)}
         loc = [str(part) for part in error.get("loc", ())]
         kind = str(error.get("type", ""))
         if kind == "json_invalid":
@@ -106,7 +106,8 @@ def validation_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
         allowed = _allowed(error)
         msg = str(error.get("msg", "is not allowed"))
         if kind == "json_invalid":
-            detail = (error.get("ctx") or {}).get("error")
+            ctx = error.get("ctx")
+            detail = ctx.get("error") if isinstance(ctx, dict) else None
             message = f"body: malformed JSON ({detail or msg}); allowed: {allowed}"
         elif kind == "missing":
             message = f"{field}: missing; allowed: {allowed}"

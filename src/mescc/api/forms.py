@@ -1,10 +1,10 @@
 """The patient form: its layout, and the translation between form fields and patient JSON.
 
 The layout groups the contract's patient keys the way a clinician works through a case. It holds
-no ranges: the library is the one judge of what is allowed, and its problems are shown inline. It only
-translates: text is converted to a number where the key is numeric, an empty field is left out
-(unknown, never a default), and anything that does not convert is passed on as typed so that the
-library's validation names it. The allowed values are the contract's (``shared/contract.md``).
+no ranges: the library is the one judge of what is allowed, and its problems are shown inline.
+It only translates: text is converted to a number where the key is numeric, an empty field is
+left out (unknown, never a default), and anything that does not convert is passed on as typed so
+that the library's validation names it. The choices are the contract's (shared/contract.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-EMERGENCY_BANNER = "MESCC is an emergency. Do not delay MRI, steroids or referral for this software."
+EMERGENCY_BANNER = (
+    "MESCC is an emergency. Do not delay MRI, steroids or referral for this software."
+)
 
 INTENDED_USE = (
     "Decision support for healthcare professionals treating adults with malignant epidural "
@@ -162,7 +164,7 @@ def regimen_chart(options: Any) -> Chart | None:
 def _nice_ceiling(value: float) -> float:
     if value <= 0:
         return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
+    magnitude = float(10.0 ** math.floor(math.log10(value)))
     for step in (1, 2, 2.5, 5, 10):
         if step * magnitude >= value:
             return step * magnitude

@@ -93,8 +93,12 @@ class CompiledItem:
         if not possible and not undefined_possible:
             raise AssertionError(f"{self.factor}: no category for {dict(values)}")  # loader-proved
         ordered = tuple(k for k in self.inputs if k in missing)
-        return Resolution("unknown", missing=ordered, possible=tuple(possible),
-                          possible_undefined=undefined_possible)  # fmt: skip
+        return Resolution(
+            "unknown",
+            missing=ordered,
+            possible=tuple(possible),
+            possible_undefined=undefined_possible,
+        )
 
     def resolve(self, row: Mapping[str, Any]) -> Resolution:
         """Resolve the item for one patient row, converting ECOG/KPS where allowed."""
@@ -108,8 +112,11 @@ class CompiledItem:
         candidates = self.conversion.get(src_value, ())
         note = f"{tgt} converted from {src} {src_value} ({self.conversion_text})"
         if not candidates:
-            return Resolution("undefined", reason=f"{src} {src_value} has no {tgt} equivalent "
-                              f"in the conversion ({self.conversion_text})")  # fmt: skip
+            return Resolution(
+                "undefined",
+                reason=f"{src} {src_value} has no {tgt} equivalent "
+                f"in the conversion ({self.conversion_text})",
+            )
         outcomes = []
         for cand in candidates:
             values = dict(row)
@@ -118,8 +125,15 @@ class CompiledItem:
         kinds = {(o.kind, o.index, o.reason) for o in outcomes}
         if len(kinds) == 1:
             o = outcomes[0]
-            return Resolution(o.kind, o.index, o.missing, o.possible, o.possible_undefined,
-                              converted_from=note, reason=o.reason)  # fmt: skip
+            return Resolution(
+                o.kind,
+                o.index,
+                o.missing,
+                o.possible,
+                o.possible_undefined,
+                converted_from=note,
+                reason=o.reason,
+            )
         poss = sorted({o.index for o in outcomes if o.kind == "category"})
         return Resolution(
             "unknown",

@@ -51,10 +51,17 @@ def _fast_items(ci: CompiledInstrument) -> tuple[_FastItem, ...]:
         if item.convert_source and item.convert_source not in keys:
             keys.append(item.convert_source)
         scores = tuple(
-            ItemScore(item.factor, c.label, c.points, c.verification, None,
-                      (c.alt_points,) if c.alt_points is not None else None, c.conflict_note)
+            ItemScore(
+                item.factor,
+                c.label,
+                c.points,
+                c.verification,
+                None,
+                (c.alt_points,) if c.alt_points is not None else None,
+                c.conflict_note,
+            )
             for c in item.categories
-        )  # fmt: skip
+        )
         ranks = tuple(VERIFICATION_ORDER[c.verification] for c in item.categories)
         out.append(_FastItem(item, tuple(keys), tabulate(item), scores, ranks))
     return tuple(out)
@@ -76,23 +83,25 @@ def _resolve(fast: _FastItem, row: Mapping[str, Any]) -> Resolution:
 
 def evaluate(ci: CompiledInstrument, row: Mapping[str, Any], kb_version: str) -> InstrumentResult:
     """Evaluate one compiled instrument for one patient row (``Patient.to_row()``)."""
-    definition = ci.definition
     app_missing: tuple[str, ...] = ()
     if ci.applies:
         applies = _holds3(ci.applies, row)
         if applies is False:
             return _result(
-                ci, kb_version, "not_applicable",
+                ci,
+                kb_version,
+                "not_applicable",
                 reason="outside the instrument's population: "
                 + ", ".join(f"{k} {_pred_text(p)}" for k, p in ci.applies),
-            )  # fmt: skip
+            )
         if applies is None:
             app_missing = tuple(k for k, _ in ci.applies if row.get(k) is None)
     if ci.skeleton:
         needed = _skeleton_inputs(ci)
         missing = tuple(dict.fromkeys([*app_missing, *(k for k in needed if row.get(k) is None)]))
-        return _result(ci, kb_version, "not_computable", missing=missing,
-                       reason=POINTS_NOT_SUPPLIED)  # fmt: skip
+        return _result(
+            ci, kb_version, "not_computable", missing=missing, reason=POINTS_NOT_SUPPLIED
+        )
 
     scores: list[ItemScore] = []
     undefined: list[str] = []
@@ -112,8 +121,10 @@ def evaluate(ci: CompiledInstrument, row: Mapping[str, Any], kb_version: str) ->
             total += pts
             if cat.alt_points is not None:
                 alt_total += cat.alt_points
-                conflict_items.append(f"{item.label}: {cat.label} = {pts} (alternative "
-                                      f"{cat.alt_points}; {cat.conflict_note})")  # fmt: skip
+                conflict_items.append(
+                    f"{item.label}: {cat.label} = {pts} (alternative "
+                    f"{cat.alt_points}; {cat.conflict_note})"
+                )
             else:
                 alt_total += pts
             if fast.ranks[idx] < rank:
@@ -131,15 +142,21 @@ def evaluate(ci: CompiledInstrument, row: Mapping[str, Any], kb_version: str) ->
     verification = _RANK_LABEL[rank]
     missing = tuple(dict.fromkeys([*app_missing, *(k for _, r in unknown for k in r.missing)]))
     if undefined:
-        return _result(ci, kb_version, "not_computable", items=tuple(scores), missing=missing,
-                       reason="category not defined by the source: " + "; ".join(undefined),
-                       verification=verification)  # fmt: skip
+        return _result(
+            ci,
+            kb_version,
+            "not_computable",
+            items=tuple(scores),
+            missing=missing,
+            reason="category not defined by the source: " + "; ".join(undefined),
+            verification=verification,
+        )
     if unknown or app_missing:
         lo = hi = total
         for item, res in unknown:
-            pts = [item.categories[i].points or 0 for i in res.possible] or [0]
-            lo += min(pts)
-            hi += max(pts)
+            options = [item.categories[i].points or 0 for i in res.possible] or [0]
+            lo += min(options)
+            hi += max(options)
         reasons = [r.reason for _, r in unknown if r.reason]
         text = "missing " + ", ".join(missing) if missing else "inputs unknown"
         if reasons:
@@ -147,21 +164,36 @@ def evaluate(ci: CompiledInstrument, row: Mapping[str, Any], kb_version: str) ->
         possible_groups: tuple[str, ...] = ()
         possible_points: tuple[int, int] | None = None
         if ci.kind == "classification":
-            labels = {item.categories[i].group for item, r in unknown for i in r.possible}
+            labels = {it.categories[i].group for it, r in unknown for i in r.possible}
             possible_groups = tuple(g.label for g in ci.groups if g.label in labels)
         else:
             possible_points = (lo, hi)
-            idx = sorted({ci.group_of_total[t] for t in range(lo, hi + 1)
-                          if t in ci.group_of_total})  # fmt: skip
-            possible_groups = tuple(ci.groups[i].label for i in idx)
-        return _result(ci, kb_version, "not_computable", items=tuple(scores), missing=missing,
-                       reason=text, possible_points=possible_points,
-                       possible_groups=possible_groups, verification=verification)  # fmt: skip
+            gidx = sorted(
+                {ci.group_of_total[t] for t in range(lo, hi + 1) if t in ci.group_of_total}
+            )
+            possible_groups = tuple(ci.groups[i].label for i in gidx)
+        return _result(
+            ci,
+            kb_version,
+            "not_computable",
+            items=tuple(scores),
+            missing=missing,
+            reason=text,
+            possible_points=possible_points,
+            possible_groups=possible_groups,
+            verification=verification,
+        )
 
     if ci.kind == "classification":
         gi = next(i for i, g in enumerate(ci.groups) if g.label == category_label)
-        return _result(ci, kb_version, "computed", items=tuple(scores), group_index=gi,
-                       verification=verification)  # fmt: skip
+        return _result(
+            ci,
+            kb_version,
+            "computed",
+            items=tuple(scores),
+            group_index=gi,
+            verification=verification,
+        )
     gi = ci.group_index(total)
     conflict_text: str | None = None
     if alt_total != total:
@@ -169,17 +201,31 @@ def evaluate(ci: CompiledInstrument, row: Mapping[str, Any], kb_version: str) ->
         both = f"total {total} (encoded coding) or {alt_total} (alternative coding)"
         if alt_gi != gi:
             return _result(
-                ci, kb_version, "not_computable", items=tuple(scores),
+                ci,
+                kb_version,
+                "not_computable",
+                items=tuple(scores),
                 reason=f"item in CONFLICT changes the group: {'; '.join(conflict_items)}; "
                 f"{both} fall in groups {ci.groups[gi].label} and {ci.groups[alt_gi].label}",
                 possible_points=(min(total, alt_total), max(total, alt_total)),
                 possible_groups=tuple(ci.groups[i].label for i in sorted({gi, alt_gi})),
-                conflict="; ".join(conflict_items), verification="unverified",
-            )  # fmt: skip
-        conflict_text = (f"{'; '.join(conflict_items)}; {both}, both in group "
-                         f"{ci.groups[gi].label}: the conflict does not change the group")  # fmt: skip
-    return _result(ci, kb_version, "computed", items=tuple(scores), points=total,
-                   group_index=gi, conflict=conflict_text, verification=verification)  # fmt: skip
+                conflict="; ".join(conflict_items),
+                verification="unverified",
+            )
+        conflict_text = (
+            f"{'; '.join(conflict_items)}; {both}, both in group "
+            f"{ci.groups[gi].label}: the conflict does not change the group"
+        )
+    return _result(
+        ci,
+        kb_version,
+        "computed",
+        items=tuple(scores),
+        points=total,
+        group_index=gi,
+        conflict=conflict_text,
+        verification=verification,
+    )
 
 
 def _pred_text(p: Predicate) -> str:
@@ -248,7 +294,9 @@ def _pred_expr(key: str, pred: Predicate) -> pl.Expr:
     if pred.in_ is not None:
         if spec.kind == "bool":
             vals = set(pred.in_)
-            parts.append(col if vals == {True} else (~col if vals == {False} else col.is_not_null()))
+            parts.append(
+                col if vals == {True} else (~col if vals == {False} else col.is_not_null())
+            )
         else:
             parts.append(col.is_in(list(pred.in_)))
     if pred.not_in is not None:
@@ -279,7 +327,7 @@ def _item_exprs(item: CompiledItem) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]
     """(points, alternative points, undefined flag, category label) expressions of one item."""
     import polars as pl
 
-    branches: list[tuple[pl.Expr, int, int, str | None]] = []
+    branches: list[tuple[pl.Expr, Any, Any, Any]] = []
     for cat in item.categories:
         pts = cat.points or 0
         alt = cat.alt_points if cat.alt_points is not None else pts
@@ -305,19 +353,22 @@ def _item_exprs(item: CompiledItem) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]
     def chain(pick: int) -> pl.Expr:
         if not branches:
             return pl.lit(None, dtype=pl.Int32)
-        cond, *vals = branches[0]
-        expr = pl.when(cond).then(pl.lit(vals[pick - 1]))
-        for cond, *vals in branches[1:]:
-            expr = expr.when(cond).then(pl.lit(vals[pick - 1]))
-        return expr.otherwise(None)
+        first = branches[0]
+        expr: Any = pl.when(first[0]).then(pl.lit(first[pick]))
+        for branch in branches[1:]:
+            expr = expr.when(branch[0]).then(pl.lit(branch[pick]))
+        result: pl.Expr = expr.otherwise(None)
+        return result
 
-    points = chain(1).cast(pl.Int32)
-    alt = chain(2).cast(pl.Int32)
-    label = chain(3).cast(pl.String) if item.categories and item.categories[0].group else (
-        pl.lit(None, dtype=pl.String)
+    points_expr = chain(1).cast(pl.Int32)
+    alt_expr = chain(2).cast(pl.Int32)
+    label = (
+        chain(3).cast(pl.String)
+        if item.categories and item.categories[0].group
+        else (pl.lit(None, dtype=pl.String))
     )
     undefined = pl.any_horizontal(undef_terms) if undef_terms else pl.lit(False)
-    return points, alt, undefined, label
+    return points_expr, alt_expr, undefined, label
 
 
 def instrument_exprs(ci: CompiledInstrument) -> list[pl.Expr]:

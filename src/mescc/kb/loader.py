@@ -149,9 +149,7 @@ def _check_inputs(inst: Instrument, file: str, lines: Mapping[tuple[Any, ...], i
             j = counters[kind]
             counters[kind] += 1
             for key, pred in when.items():
-                _check_predicate_values(
-                    key, pred, file, lines, ("items", i, kind, j, "when", key)
-                )
+                _check_predicate_values(key, pred, file, lines, ("items", i, kind, j, "when", key))
     for key, pred in (inst.applies_to or {}).items():
         if key not in FIELD_BY_KEY:
             _fail(file, lines, ("applies_to", key), f'"{key}" is not a patient key')
@@ -195,8 +193,8 @@ def sample_values(key: str, items: Iterable[Item]) -> tuple[Any, ...]:
         return dom
     cuts: set[float] = set()
     for item in items:
-        for entry in (*item.categories, *item.undefined):
-            pred = entry.when.get(key)
+        for when in [c.when for c in item.categories] + [u.when for u in item.undefined]:
+            pred = when.get(key)
             if pred is None:
                 continue
             for v in (pred.lt, pred.le, pred.gt, pred.ge):
@@ -271,9 +269,11 @@ def check_instrument(inst: Instrument, file: str, text: str | None = None) -> No
         for j, cat in enumerate(inst.items[0].categories):
             if cat.group not in labels:
                 _fail(
-                    file, lines, ("items", 0, "categories", j, "group"),
+                    file,
+                    lines,
+                    ("items", 0, "categories", j, "group"),
                     f'group "{cat.group}" is not a group label',
-                )  # fmt: skip
+                )
         return
     reach = achievable_totals(inst)
     lo, hi = min(reach), max(reach)
@@ -294,10 +294,12 @@ def check_instrument(inst: Instrument, file: str, text: str | None = None) -> No
         _fail(file, lines, ("groups",), f"achievable totals {stray} are in no published group")
     if inst.achievable_totals is not None and set(inst.achievable_totals) != reach:
         _fail(
-            file, lines, ("achievable_totals",),
+            file,
+            lines,
+            ("achievable_totals",),
             f"achievable totals {sorted(reach)} differ from the published list "
             f"{sorted(inst.achievable_totals)}",
-        )  # fmt: skip
+        )
 
 
 # --------------------------------------------------------------------------- the whole KB

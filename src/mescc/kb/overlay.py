@@ -17,7 +17,7 @@ fail A4 with a precise message instead of being used.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from mescc.errors import OverlayError
 from mescc.kb.loader import achievable_totals, check_instrument, parse_instrument
@@ -35,27 +35,34 @@ def check_overlay(text: str, file: str, shipped: Mapping[str, Instrument]) -> In
     site = parse_instrument(text, file) if _stem_matches(text, file) else _parse_any(text, file)
     base = shipped.get(site.id)
     if site.site is None:
-        raise OverlayError(file, "site", "A1: a site table needs a site block "
-                           "(verified_by, verified_on, source with table and page)")  # fmt: skip
+        raise OverlayError(
+            file,
+            "site",
+            "A1: a site table needs a site block "
+            "(verified_by, verified_on, source with table and page)",
+        )
     if base is None:
         # A new instrument: it must prove itself like a packaged one.
         check_instrument(site, file, text)
         return site
     if not base.is_skeleton and not site.site.redefines_verified:
         raise OverlayError(
-            file, "id",
+            file,
+            "id",
             f"{site.id} ships with verified points; a site table may redefine it only with "
             "site.redefines_verified: true",
-        )  # fmt: skip
+        )
     base_factors = [i.factor for i in base.items]
     site_factors = [i.factor for i in site.items]
     if base.items and sorted(base_factors) != sorted(site_factors):
         missing = sorted(set(base_factors) - set(site_factors))
         extra = sorted(set(site_factors) - set(base_factors))
         raise OverlayError(
-            file, "items", f"A2: factors must be exactly {base_factors}; missing {missing}, "
+            file,
+            "items",
+            f"A2: factors must be exactly {base_factors}; missing {missing}, "
             f"not in the published instrument {extra}",
-        )  # fmt: skip
+        )
     if site.is_skeleton:
         raise OverlayError(file, "items", "A3: every category needs integer points")
     if base.total_range is not None:
@@ -71,9 +78,11 @@ def check_overlay(text: str, file: str, shipped: Mapping[str, Instrument]) -> In
             )
     if base.groups and _groups_key(site) != _groups_key(base):
         raise OverlayError(
-            file, "groups", "groups and their outcomes must equal the published ones of "
+            file,
+            "groups",
+            "groups and their outcomes must equal the published ones of "
             f"{base.id} (labels {[g.label for g in base.groups]})",
-        )  # fmt: skip
+        )
     if base.direction and site.direction != base.direction:
         raise OverlayError(
             file, "direction", f"A7: direction {site.direction}, published {base.direction}"
@@ -98,8 +107,9 @@ def check_overlay(text: str, file: str, shipped: Mapping[str, Instrument]) -> In
 
 
 def _stem_matches(text: str, file: str) -> bool:
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     try:
         data = yaml.safe_load(text)
@@ -110,17 +120,21 @@ def _stem_matches(text: str, file: str) -> bool:
 
 def _parse_any(text: str, file: str) -> Instrument:
     """Parse a site file whose name differs from its id (allowed for overlays)."""
-    import yaml
-
     from pathlib import Path
+
+    import yaml
 
     data = yaml.safe_load(text)
     fake = str(Path(file).with_name(f"{data.get('id', 'unknown')}.yaml"))
     try:
         return parse_instrument(text, fake)
     except Exception as exc:
-        raise OverlayError(file, getattr(exc, "path", ""), str(getattr(exc, "detail", exc)),
-                           getattr(exc, "line", None)) from None  # fmt: skip
+        raise OverlayError(
+            file,
+            getattr(exc, "path", ""),
+            str(getattr(exc, "detail", exc)),
+            getattr(exc, "line", None),
+        ) from None
 
 
 def _groups_key(inst: Instrument) -> list[tuple[object, ...]]:
@@ -135,17 +149,17 @@ def _check_rates(inst: Instrument, file: str) -> None:
     rows = [(c.rate, c.points) for i in inst.items for c in i.categories if c.rate is not None]
     if not rows:
         return
-    rules = {
+    rules: dict[str, Callable[[float], int]] = {
         "nearest": lambda r: math.floor(r / 10 + 0.5),
         "floor": lambda r: math.floor(r / 10),
         "ceil": lambda r: math.ceil(r / 10),
     }
-    fitting = [
-        name for name, f in rules.items() if all(f(rate) == pts for rate, pts in rows)
-    ]
+    fitting = [name for name, f in rules.items() if all(f(rate) == pts for rate, pts in rows)]
     declared = inst.site.rounding if inst.site else None
     if not fitting or (declared is not None and declared not in fitting):
         raise OverlayError(
-            file, "items", "A6: points are not rate/10 under one rounding rule "
+            file,
+            "items",
+            "A6: points are not rate/10 under one rounding rule "
             f"(rules that fit every row: {fitting or 'none'})",
-        )  # fmt: skip
+        )

@@ -39,9 +39,7 @@ class Predicate(BaseModel):
 
     @model_validator(mode="after")
     def _not_empty(self) -> Predicate:
-        if all(
-            v is None for v in (self.in_, self.not_in, self.lt, self.le, self.gt, self.ge)
-        ):
+        if all(v is None for v in (self.in_, self.not_in, self.lt, self.le, self.gt, self.ge)):
             raise ValueError("a predicate needs at least one of in, not_in, lt, le, gt, ge")
         return self
 
@@ -105,8 +103,9 @@ class Item(BaseModel):
 
     @model_validator(mode="after")
     def _inputs_cover_conditions(self) -> Item:
-        for i, cat in enumerate((*self.categories, *self.undefined)):
-            for key in cat.when:
+        whens = [c.when for c in self.categories] + [u.when for u in self.undefined]
+        for i, when in enumerate(whens):
+            for key in when:
                 if key not in self.inputs:
                     raise ValueError(f"entry {i} reads {key!r}, which is not in inputs")
         if self.convert:
@@ -355,9 +354,7 @@ class Instrument(BaseModel):
             raise ValueError(f"groups reach totals {sorted(outside)} outside total_range {lo}-{hi}")
         ends = (min(covered), max(covered)) if covered else None
         if ends is not None and ends != (lo, hi):
-            raise ValueError(
-                f"groups span {ends[0]}-{ends[1]} but total_range is {lo}-{hi}"
-            )
+            raise ValueError(f"groups span {ends[0]}-{ends[1]} but total_range is {lo}-{hi}")
 
     @property
     def is_skeleton(self) -> bool:

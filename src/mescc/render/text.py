@@ -93,12 +93,17 @@ def instrument_lines(doc: dict[str, Any]) -> list[RenderableType]:
         lines.append(f"    [dim]source: {iid}, {citation_key(r['citation'])}[/dim]")
         out.append(Text.from_markup("\n".join(lines)))
     if skeletons:
-        out.append(Text(
-            "Points table not supplied (skeletons; a site may supply a verified table): "
-            + ", ".join(skeletons), style="dim"))
+        out.append(
+            Text(
+                "Points table not supplied (skeletons; a site may supply a verified table): "
+                + ", ".join(skeletons),
+                style="dim",
+            )
+        )
     if not_applicable:
-        out.append(Text("Not applicable to this patient: " + ", ".join(not_applicable),
-                        style="dim"))
+        out.append(
+            Text("Not applicable to this patient: " + ", ".join(not_applicable), style="dim")
+        )
     return out
 
 

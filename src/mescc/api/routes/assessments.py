@@ -109,7 +109,9 @@ def list_assessments(
     ] = None,
     created_before: Annotated[datetime | None, Query()] = None,
     user: Annotated[str | None, Query(description="User name")] = None,
-    regimen: Annotated[str | None, Query(description="Recommended regimen, e.g. `5 x 4 Gy`")] = None,
+    regimen: Annotated[
+        str | None, Query(description="Recommended regimen, e.g. `5 x 4 Gy`")
+    ] = None,
     patient_ref: Annotated[str | None, Query(description="The patient's `id` field")] = None,
 ) -> JSONResponse:
     where = AssessmentFilter(

@@ -32,5 +32,6 @@ def dose(
         raise
     except ValueError as exc:
         message = f"dose: {exc}; allowed: a regimen the linear-quadratic model accepts"
-        return problems_response(422, [{"field": None, "value": None, "allowed": None,
-                                        "message": message}])
+        return problems_response(
+            422, [{"field": None, "value": None, "allowed": None, "message": message}]
+        )

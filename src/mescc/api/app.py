@@ -1,0 +1,107 @@
+"""``create_app(settings)``: the one place the web service is assembled.
+
+Migrations are applied here, before the first request, so ``mescc serve`` on an empty or older
+database just works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from mescc import __version__
+from mescc.api.database import create_db_engine, create_session_factory, migrate
+from mescc.api.deps import LoginRequired
+from mescc.api.errors import install_error_handlers
+from mescc.api.middleware import (
+    BodySizeLimitMiddleware,
+    ErrorShieldMiddleware,
+    SecurityHeadersMiddleware,
+)
+from mescc.api.routes import api_router, pages_router, public_router
+from mescc.api.templating import STATIC_DIR, create_templates
+from mescc.settings import Settings
+
+DESCRIPTION = """
+Clinical decision support for radiotherapy of malignant epidural spinal cord compression (MESCC).
+
+**MESCC is an emergency. Do not delay MRI, steroids or referral for this software.**
+
+Every route except `/health` needs `Authorization: Bearer <token>` (`mescc tokens create`).
+Errors are `{"detail": [{"field", "value", "allowed", "message"}, ...]}`.
+"""
+
+
+def load_knowledge_base(settings: Settings) -> Any:
+    """The knowledge base with the site overlay, or None for the library's cached default."""
+    if settings.kb_overlay is None:
+        return None
+    import mescc
+
+    loader = getattr(mescc, "load_kb", None)
+    if loader is None:
+        raise RuntimeError("MESCC_KB_OVERLAY is set but this mescc has no load_kb()")
+    return loader(overlay=settings.kb_overlay)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service: database (migrated), routers, error shapes, middleware."""
+    settings = settings or Settings()
+    engine = create_db_engine(settings.database_url)
+    migrate(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="mescc",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    templates = create_templates()
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    app.state.templates = templates
+    app.state.knowledge_base = load_knowledge_base(settings)
+
+    install_error_handlers(app, templates)
+
+    async def on_login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        from urllib.parse import urlencode
+
+        return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
+
+    app.add_exception_handler(LoginRequired, on_login_required)
+
+    app.include_router(public_router)
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    # Added innermost first: the security headers wrap everything, 413 and 500 included.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret(),
+        session_cookie="mescc_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="strict",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(ErrorShieldMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

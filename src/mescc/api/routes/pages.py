@@ -1,0 +1,281 @@
+"""The clinician web app: patient form, result, history, patient summary, PDF, re-run.
+
+Server-rendered and usable without JavaScript. Every page needs a login session (the router's
+dependency) and every form post a CSRF token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from mescc import document as core
+from mescc.api import assessing, audit, forms
+from mescc.api.audit import AssessmentFilter, Caller, StoredAssessment
+from mescc.api.deps import DbDep, KnowledgeBaseDep, WebUserDep, csrf_token, log_out
+from mescc.api.pdf import report_pdf
+from mescc.api.presentation import regimen_chart
+from mescc.errors import InputError
+
+router = APIRouter()
+
+HISTORY_PAGE_SIZE = 25
+
+
+async def submitted_form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormDep = Annotated[dict[str, str], Depends(submitted_form)]
+
+
+def render(
+    request: Request,
+    name: str,
+    user: Caller,
+    context: dict[str, Any],
+    status_code: int = 200,
+) -> HTMLResponse:
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        name,
+        {"user": user, "csrf": csrf_token(request), **context},
+        status_code=status_code,
+    )
+    return response
+
+
+def stored_or_404(db: DbDep, assessment_id: int) -> StoredAssessment:
+    record = audit.get_assessment(db, assessment_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail="Assessment not found")
+    return record
+
+
+def _chart(record: StoredAssessment) -> Any:
+    plan = record.document.get("plan")
+    return regimen_chart(plan.get("radiotherapy") if isinstance(plan, dict) else None)
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/assessments/new", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> RedirectResponse:
+    log_out(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+def _form_page(
+    request: Request,
+    user: Caller,
+    *,
+    values: dict[str, str],
+    problems: list[dict[str, Any]] | None = None,
+    allow_unverified: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
+    known = {f.key: f.html_id for f in forms.all_fields()}
+    errors: dict[str, str] = {}
+    shown: list[dict[str, Any]] = []
+    for item in problems or []:
+        key = forms.problem_key(str(item.get("field") or ""))
+        anchor = known.get(key)
+        if anchor is not None and key not in errors:
+            errors[key] = str(item.get("message", ""))
+        shown.append({**item, "anchor": anchor})
+    return render(
+        request,
+        "form.html",
+        user,
+        {
+            "fieldsets": forms.PATIENT_FORM,
+            "values": values,
+            "errors": errors,
+            "problems": shown,
+            "allow_unverified": allow_unverified,
+            "unknown_label": forms.UNKNOWN_LABEL,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/assessments/new")
+def new_assessment(
+    request: Request,
+    user: WebUserDep,
+    db: DbDep,
+    source: Annotated[str, Query(alias="from", description="Prefill from this assessment")] = "",
+) -> HTMLResponse:
+    values: dict[str, str] = {}
+    allow_unverified = False
+    if source.isdigit():
+        record = audit.get_assessment(db, int(source))
+        if record is not None:
+            values = forms.form_values(record.inputs)
+            allow_unverified = record.allow_unverified
+    return _form_page(request, user, values=values, allow_unverified=allow_unverified)
+
+
+@router.post("/assessments")
+def create_assessment(
+    request: Request,
+    user: WebUserDep,
+    db: DbDep,
+    knowledge_base: KnowledgeBaseDep,
+    form: FormDep,
+) -> Response:
+    patient = forms.patient_from_form(form)
+    allow_unverified = form.get("allow_unverified") == "true"
+    try:
+        record = assessing.assess_and_record(
+            db,
+            caller=user,
+            inputs=patient,
+            knowledge_base=knowledge_base,
+            allow_unverified=allow_unverified,
+        )
+    except InputError as error:
+        return _form_page(
+            request,
+            user,
+            values={k: v for k, v in form.items() if k != "csrf_token"},
+            problems=[p.as_dict() for p in error.problems],
+            allow_unverified=allow_unverified,
+            status_code=422,
+        )
+    return RedirectResponse(f"/assessments/{record.id}", status_code=303)
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        return None
+
+
+@router.get("/assessments")
+def history(
+    request: Request,
+    user: WebUserDep,
+    db: DbDep,
+    created_after: str = "",
+    who: Annotated[str, Query(alias="user")] = "",
+    regimen: str = "",
+    patient_ref: str = "",
+    offset: int = 0,
+) -> HTMLResponse:
+    day = _parse_day(created_after)
+    where = AssessmentFilter(
+        created_after=datetime.combine(day, time(0), tzinfo=UTC) if day else None,
+        user=who or None,
+        regimen=regimen or None,
+        patient_ref=patient_ref or None,
+    )
+    offset = max(offset, 0)
+    page = audit.list_assessments(db, where, limit=HISTORY_PAGE_SIZE, offset=offset)
+    filters = {
+        "created_after": day.isoformat() if day else "",
+        "user": who,
+        "regimen": regimen,
+        "patient_ref": patient_ref,
+    }
+    base = {k: v for k, v in filters.items() if v}
+
+    def link(new_offset: int) -> str:
+        return "/assessments?" + urlencode({**base, "offset": new_offset})
+
+    return render(
+        request,
+        "history.html",
+        user,
+        {
+            "page": page,
+            "filters": filters,
+            "choices": audit.distinct_values(db),
+            "prev_url": link(max(offset - HISTORY_PAGE_SIZE, 0)) if offset > 0 else None,
+            "next_url": link(offset + HISTORY_PAGE_SIZE)
+            if offset + HISTORY_PAGE_SIZE < page.total
+            else None,
+        },
+    )
+
+
+@router.get("/assessments/{assessment_id}")
+def result(request: Request, user: WebUserDep, db: DbDep, assessment_id: int) -> HTMLResponse:
+    record = stored_or_404(db, assessment_id)
+    return render(request, "result.html", user, {"record": record, "chart": _chart(record)})
+
+
+@router.get("/assessments/{assessment_id}/summary")
+def patient_summary(
+    request: Request, user: WebUserDep, db: DbDep, assessment_id: int
+) -> HTMLResponse:
+    record = stored_or_404(db, assessment_id)
+    return render(request, "summary.html", user, {"record": record})
+
+
+@router.get("/assessments/{assessment_id}/report.pdf")
+def report(request: Request, db: DbDep, assessment_id: int) -> Response:
+    record = stored_or_404(db, assessment_id)
+    return Response(
+        report_pdf(request.app.state.templates, record),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="mescc-assessment-{record.id}.pdf"'},
+    )
+
+
+@router.get("/assessments/{assessment_id}/rerun")
+def rerun(
+    request: Request,
+    user: WebUserDep,
+    db: DbDep,
+    knowledge_base: KnowledgeBaseDep,
+    assessment_id: int,
+) -> HTMLResponse:
+    record = stored_or_404(db, assessment_id)
+    try:
+        outcome = assessing.rerun(record, knowledge_base=knowledge_base)
+    except InputError as error:
+        return render(
+            request,
+            "error.html",
+            user,
+            {
+                "status_code": 422,
+                "title": "The stored inputs are no longer accepted by the current version",
+                "problems": [p.as_dict() for p in error.problems],
+            },
+            status_code=422,
+        )
+    return render(
+        request,
+        "rerun.html",
+        user,
+        {
+            "record": record,
+            "current": outcome.current,
+            "current_regimen": audit.recommended_regimen(outcome.current),
+            "changes": outcome.changes,
+        },
+    )
+
+
+@router.get("/instruments")
+def instruments(
+    request: Request, user: WebUserDep, knowledge_base: KnowledgeBaseDep
+) -> HTMLResponse:
+    return render(
+        request,
+        "instruments.html",
+        user,
+        {"instruments": core.instruments_document(kb=knowledge_base)},
+    )
