@@ -39,15 +39,11 @@ Errors are `{"detail": [{"field", "value", "allowed", "message"}, ...]}`.
 
 
 def load_knowledge_base(settings: Settings) -> Any:
-    """The knowledge base with the site overlay, or None for the library's cached default."""
-    if settings.kb_overlay is None:
-        return None
-    import mescc
+    """The knowledge base (with the site overlay of ``MESCC_KB_OVERLAY``), loaded and proved
+    once at start, so a broken definition stops the service instead of a request."""
+    from mescc.kb.loader import load_kb
 
-    loader = getattr(mescc, "load_kb", None)
-    if loader is None:
-        raise RuntimeError("MESCC_KB_OVERLAY is set but this mescc has no load_kb()")
-    return loader(overlay=settings.kb_overlay)
+    return load_kb(overlay=settings.kb_overlay)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

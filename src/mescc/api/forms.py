@@ -1,23 +1,37 @@
 """The patient form: its layout, and the translation between form fields and patient JSON.
 
-The layout groups the contract's patient keys the way a clinician works through a case. It holds
-no ranges: the library is the one judge of what is allowed, and its problems are shown inline.
-It only translates: text is converted to a number where the key is numeric, an empty field is
+The fields, their types, units and allowed choices come from the library's table of patient keys
+(``mescc.fields``); this module only groups them the way a clinician works through a case and
+gives them readable labels. Any key the table has and the layout does not place is still shown,
+under "Further inputs", so the form never silently lacks an input.
+
+It holds no ranges: the library is the one judge of what is allowed, and its problems are shown
+inline. It only translates: text becomes a number where the key is numeric, an empty field is
 left out (unknown, never a default), and anything that does not convert is passed on as typed so
-that the library's validation names it. The choices are the contract's (shared/contract.md).
+that the library's validation names it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
+
+from mescc.fields import COURSE_FIELDS, FIELDS, PREFERENCE_FIELDS, SINS_PARTS, FieldSpec
 
 FieldKind = Literal["integer", "number", "choice", "boolean", "text"]
 
 PRIOR_RT_ROWS = 2
 UNKNOWN_LABEL = "Unknown / not assessed"
+
+_KINDS: dict[str, FieldKind] = {
+    "int": "integer",
+    "number": "number",
+    "bool": "boolean",
+    "enum": "choice",
+    "text": "text",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,267 +53,251 @@ class Fieldset:
     legend: str
     fields: tuple[FormField, ...]
     description: str = ""
-    rows: tuple[tuple[FormField, ...], ...] = field(default=())
+    rows: tuple[tuple[FormField, ...], ...] = ()
 
 
-def _choices(*values: str | tuple[str, str]) -> tuple[tuple[str, str], ...]:
-    out: list[tuple[str, str]] = []
-    for value in values:
-        if isinstance(value, tuple):
-            out.append(value)
-        else:
-            out.append((value, value.replace("_", " ").capitalize()))
-    return tuple(out)
+# Readable labels (the table's description is used where none is given here).
+_LABELS: dict[str, str] = {
+    "id": "Pseudonymous reference",
+    "months_from_cancer_diagnosis": "Time from first cancer diagnosis to MESCC",
+    "other_bone_metastases": "Other bone metastases (besides the MESCC site)",
+    "extraspinal_bone_metastases": "Bone metastasis foci outside the spine",
+    "vertebral_body_metastases": "Vertebral bodies with metastases",
+    "hepatic_metastases": "Liver metastases",
+    "extraskeletal_metastases": "Any metastasis outside the skeleton",
+    "prior_palliative_chemotherapy_courses": "Prior palliative chemotherapy courses",
+    "motor_deficit_days": "Time over which motor deficits developed",
+    "involved_vertebrae": "Vertebrae involved by the compression",
+    "escc_grade": "Bilsky ESCC grade",
+    "hospitalized_last_3_months": "Hospitalised in the last 3 months",
+    "sins.location": "SINS: location",
+    "sins.pain": "SINS: pain",
+    "sins.bone_lesion": "SINS: bone lesion",
+    "sins.alignment": "SINS: radiographic alignment",
+    "sins.collapse": "SINS: vertebral body collapse",
+    "sins.posterolateral": "SINS: posterolateral involvement",
+    "fractions": "Fractions",
+    "months_before": "Months before now",
+    "preferences.priority": "Patient's priority",
+    "preferences.surgery_acceptable": "Upfront surgery acceptable to the patient",
+}
 
+_HINTS: dict[str, str] = {
+    "id": "Free text; do not enter names or record numbers.",
+    "visceral_metastases_resectable": "Only with visceral metastases.",
+    "visceral_metastases_treatable": "Only with visceral metastases.",
+    "extraskeletal_metastases": "Visceral, nodal, brain ...",
+}
 
-_YES_NO = _choices(("true", "Yes"), ("false", "No"))
+_OPTION_LABELS: dict[str, dict[str, str]] = {
+    "primary_tumor": {
+        "lung_nsclc": "Lung, non-small cell (NSCLC)",
+        "lung_sclc": "Lung, small cell (SCLC)",
+        "renal": "Renal cell",
+        "esophagus": "Oesophagus",
+        "sarcoma_other": "Sarcoma, other",
+        "head_neck": "Head and neck",
+        "unknown_primary": "Unknown primary (CUP)",
+    },
+    "ambulatory_status": {
+        "ambulatory_without_aid": "Walks without aid",
+        "ambulatory_with_aid": "Walks with aid",
+        "not_ambulatory": "Not ambulatory",
+        "paraplegic": "Paraplegic",
+    },
+    "escc_grade": {
+        "0": "0: bone only",
+        "1a": "1a: epidural, no thecal sac deformation",
+        "1b": "1b: thecal sac deformed, cord not abutted",
+        "1c": "1c: cord abutted, not compressed",
+        "2": "2: cord compressed, CSF visible",
+        "3": "3: cord compressed, no CSF visible",
+    },
+    "sins.location": {
+        "junctional": "Junctional (occiput-C2, C7-T2, T11-L1, L5-S1)",
+        "mobile": "Mobile spine (C3-C6, L2-L4)",
+        "semirigid": "Semi-rigid (T3-T10)",
+        "rigid": "Rigid (S2-S5)",
+    },
+    "sins.pain": {
+        "occasional_non_mechanical": "Occasional, non-mechanical",
+        "pain_free": "Pain-free",
+    },
+    "sins.bone_lesion": {"mixed": "Mixed lytic/blastic"},
+    "sins.alignment": {
+        "subluxation_translation": "Subluxation/translation",
+        "de_novo_deformity": "De novo deformity (kyphosis/scoliosis)",
+    },
+    "sins.collapse": {
+        "over_50": "> 50 % collapse",
+        "under_50": "< 50 % collapse",
+        "none_over_50_involved": "No collapse, > 50 % of body involved",
+        "none": "None of the above",
+    },
+    "preferences.priority": {
+        "fewest_visits": "Fewest hospital visits",
+        "durable_local_control": "Durable local control",
+    },
+    "prior_radiotherapy.technique": {"sbrt": "SBRT / stereotactic"},
+}
 
-_TUMOURS = _choices(
-    "breast",
-    "prostate",
-    ("lung_nsclc", "Lung, non-small cell (NSCLC)"),
-    ("lung_sclc", "Lung, small cell (SCLC)"),
-    "myeloma",
-    "lymphoma",
-    ("renal", "Renal cell"),
-    "colon",
-    "rectum",
-    "bladder",
-    ("esophagus", "Oesophagus"),
-    "stomach",
-    "pancreas",
-    "liver",
-    "gallbladder",
-    "thyroid",
-    ("uterus", "Uterus"),
-    "carcinoid",
-    "melanoma",
-    "osteosarcoma",
-    ("sarcoma_other", "Sarcoma, other"),
-    ("head_neck", "Head and neck"),
-    ("unknown_primary", "Unknown primary (CUP)"),
-    "other",
+# Groups, in the order a clinician works through a case: (legend, description, keys).
+_LAYOUT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "Patient and tumour",
+        "",
+        (
+            "id",
+            "age_years",
+            "sex",
+            "primary_tumor",
+            "months_from_cancer_diagnosis",
+            "prior_palliative_chemotherapy_courses",
+        ),
+    ),
+    (
+        "Metastatic spread",
+        "",
+        (
+            "other_bone_metastases",
+            "extraspinal_bone_metastases",
+            "vertebral_body_metastases",
+            "visceral_metastases",
+            "visceral_metastases_resectable",
+            "visceral_metastases_treatable",
+            "hepatic_metastases",
+            "extraskeletal_metastases",
+        ),
+    ),
+    (
+        "Neurology",
+        "",
+        (
+            "ambulatory_status",
+            "motor_deficit_days",
+            "frankel_grade",
+            "sensory_deficits",
+            "sphincter_dysfunction",
+            "neurological_signs",
+            "paraplegia_hours",
+        ),
+    ),
+    (
+        "Imaging: epidural compression (Bilsky) and spinal stability (SINS)",
+        "Entered by the clinician from the imaging report; mescc does not read images.",
+        (
+            "escc_grade",
+            "spinal_level",
+            "involved_vertebrae",
+            "compression_single_area",
+            *(f"sins.{part}" for part in SINS_PARTS),
+        ),
+    ),
+    ("Performance status", "", ("ecog", "kps", "hospitalized_last_3_months")),
+    (
+        "Treatment considerations",
+        "",
+        (
+            "medically_operable",
+            "steroid_contraindication",
+            "steroid_contraindication_note",
+            "bone_agent_contraindication",
+        ),
+    ),
+    (
+        "Preferences",
+        "",
+        tuple(f"preferences.{spec.key}" for spec in PREFERENCE_FIELDS),
+    ),
 )
 
 
-def _prior_rt_row(index: int) -> tuple[FormField, ...]:
-    prefix = f"prior_radiotherapy.{index}"
-    return (
-        FormField(f"{prefix}.fractions", "Fractions", "integer"),
-        FormField(f"{prefix}.dose_per_fraction_gy", "Dose per fraction", "number", unit="Gy"),
-        FormField(f"{prefix}.months_before", "Months before now", "number", unit="months"),
+def _spec(key: str) -> FieldSpec | None:
+    """The library's spec of a dotted form key."""
+    parts = key.split(".")
+    if parts[0] == "sins" and len(parts) == 2:
+        return _TOP.get(f"sins_{parts[1]}")
+    if parts[0] == "preferences" and len(parts) == 2:
+        return _PREFERENCES.get(parts[1])
+    if parts[0] == "prior_radiotherapy" and len(parts) == 3:
+        return _COURSE.get(parts[2])
+    return _TOP.get(key) if len(parts) == 1 else None
+
+
+_TOP = {spec.key: spec for spec in FIELDS}
+_COURSE = {spec.key: spec for spec in COURSE_FIELDS}
+_PREFERENCES = {spec.key: spec for spec in PREFERENCE_FIELDS}
+
+
+def _label_from(description: str) -> str:
+    return description[:1].upper() + description[1:]
+
+
+def _field(key: str, spec: FieldSpec) -> FormField:
+    generic = re.sub(r"\.\d+\.", ".", key)  # prior_radiotherapy.0.x -> prior_radiotherapy.x
+    short = key.rsplit(".", 1)[-1]
+    label = _LABELS.get(key) or _LABELS.get(short) or _label_from(spec.description)
+    options: tuple[tuple[str, str], ...] = ()
+    if spec.kind == "enum" and spec.values:
+        names = _OPTION_LABELS.get(generic, {})
+        options = tuple(
+            (value, names.get(value, value.replace("_", " ").capitalize()))
+            for value in spec.values
+        )
+    elif spec.kind == "bool":
+        options = (("true", "Yes"), ("false", "No"))
+    return FormField(
+        key=key,
+        label=label,
+        kind=_KINDS.get(spec.kind, "text"),
+        unit=spec.unit or "",
+        hint=_HINTS.get(key, ""),
+        options=options,
     )
 
 
-PATIENT_FORM: tuple[Fieldset, ...] = (
-    Fieldset(
-        "Patient and tumour",
-        (
-            FormField(
-                "id",
-                "Pseudonymous reference",
-                "text",
-                hint="Free text; do not enter names or record numbers.",
-            ),
-            FormField("age_years", "Age", "integer", unit="years"),
-            FormField("sex", "Sex", "choice", options=_choices("female", "male", "other")),
-            FormField("primary_tumor", "Primary tumour", "choice", options=_TUMOURS),
-            FormField(
-                "months_from_cancer_diagnosis",
-                "Time from first cancer diagnosis to MESCC",
-                "number",
-                unit="months",
-            ),
-            FormField(
-                "other_bone_metastases",
-                "Other bone metastases",
-                "boolean",
-                hint="Besides the MESCC site.",
-                options=_YES_NO,
-            ),
-            FormField(
-                "extraspinal_bone_metastases", "Extraspinal bone metastases", "integer", unit="foci"
-            ),
-            FormField("visceral_metastases", "Visceral metastases", "boolean", options=_YES_NO),
-            FormField(
-                "visceral_metastases_resectable",
-                "Visceral metastases resectable",
-                "boolean",
-                hint="Only with visceral metastases.",
-                options=_YES_NO,
-            ),
-            FormField("hepatic_metastases", "Liver metastases", "boolean", options=_YES_NO),
-            FormField(
-                "extraskeletal_metastases",
-                "Any metastasis outside the skeleton",
-                "boolean",
-                hint="Visceral, nodal, brain ...",
-                options=_YES_NO,
-            ),
-            FormField(
-                "prior_palliative_chemotherapy_courses",
-                "Prior palliative chemotherapy courses",
-                "integer",
-                unit="courses",
-            ),
-        ),
-    ),
-    Fieldset(
-        "Neurology",
-        (
-            FormField(
-                "ambulatory_status",
-                "Ambulatory status before treatment",
-                "choice",
-                options=_choices(
-                    ("ambulatory_without_aid", "Walks without aid"),
-                    ("ambulatory_with_aid", "Walks with aid"),
-                    ("not_ambulatory", "Not ambulatory"),
-                    ("paraplegic", "Paraplegic"),
-                ),
-            ),
-            FormField(
-                "motor_deficit_days",
-                "Time over which motor deficits developed",
-                "number",
-                unit="days",
-            ),
-            FormField(
-                "frankel_grade",
-                "Frankel grade",
-                "choice",
-                options=_choices("A", "B", "C", "D", "E"),
-            ),
-            FormField("sensory_deficits", "Sensory deficits", "boolean", options=_YES_NO),
-            FormField("sphincter_dysfunction", "Sphincter dysfunction", "boolean", options=_YES_NO),
-        ),
-    ),
-    Fieldset(
-        "Imaging: epidural compression (Bilsky) and spinal stability (SINS)",
-        (
-            FormField(
-                "escc_grade",
-                "Bilsky ESCC grade",
-                "choice",
-                options=_choices(
-                    ("0", "0: bone only"),
-                    ("1a", "1a: epidural, no thecal sac deformation"),
-                    ("1b", "1b: thecal sac deformed, cord not abutted"),
-                    ("1c", "1c: cord abutted, not compressed"),
-                    ("2", "2: cord compressed, CSF visible"),
-                    ("3", "3: cord compressed, no CSF visible"),
-                ),
-            ),
-            FormField(
-                "involved_vertebrae",
-                "Vertebrae involved by the compression",
-                "integer",
-                unit="vertebrae",
-            ),
-            FormField(
-                "vertebral_body_metastases",
-                "Vertebral bodies with metastases",
-                "integer",
-                unit="vertebrae",
-            ),
-            FormField(
-                "sins.location",
-                "SINS: location",
-                "choice",
-                options=_choices(
-                    ("junctional", "Junctional (occiput-C2, C7-T2, T11-L1, L5-S1)"),
-                    ("mobile", "Mobile spine (C3-C6, L2-L4)"),
-                    ("semirigid", "Semi-rigid (T3-T10)"),
-                    ("rigid", "Rigid (S2-S5)"),
-                ),
-            ),
-            FormField(
-                "sins.pain",
-                "SINS: pain",
-                "choice",
-                options=_choices(
-                    "mechanical",
-                    ("occasional_non_mechanical", "Occasional, non-mechanical"),
-                    ("pain_free", "Pain-free"),
-                ),
-            ),
-            FormField(
-                "sins.bone_lesion",
-                "SINS: bone lesion",
-                "choice",
-                options=_choices("lytic", ("mixed", "Mixed lytic/blastic"), "blastic"),
-            ),
-            FormField(
-                "sins.alignment",
-                "SINS: radiographic alignment",
-                "choice",
-                options=_choices(
-                    ("subluxation_translation", "Subluxation/translation"),
-                    ("de_novo_deformity", "De novo deformity (kyphosis/scoliosis)"),
-                    ("normal", "Normal"),
-                ),
-            ),
-            FormField(
-                "sins.collapse",
-                "SINS: vertebral body collapse",
-                "choice",
-                options=_choices(
-                    ("over_50", "> 50 % collapse"),
-                    ("under_50", "< 50 % collapse"),
-                    ("none_over_50_involved", "No collapse, > 50 % of body involved"),
-                    ("none", "None of the above"),
-                ),
-            ),
-            FormField(
-                "sins.posterolateral",
-                "SINS: posterolateral involvement",
-                "choice",
-                options=_choices("bilateral", "unilateral", ("none", "None")),
-            ),
-        ),
-        description="Entered by the clinician from the report; mescc does not read images.",
-    ),
-    Fieldset(
-        "Performance status",
-        (
-            FormField("ecog", "ECOG performance status", "integer"),
-            FormField("kps", "Karnofsky performance status", "integer", unit="%"),
-            FormField(
-                "hospitalized_last_3_months",
-                "Hospitalised in the last 3 months",
-                "boolean",
-                options=_YES_NO,
-            ),
-        ),
-    ),
-    Fieldset(
-        "Prior radiotherapy to the same spinal region",
-        (),
-        description="One row per course; leave empty if none or unknown.",
-        rows=tuple(_prior_rt_row(i) for i in range(PRIOR_RT_ROWS)),
-    ),
-    Fieldset(
-        "Preferences",
-        (
-            FormField(
-                "preferences.priority",
-                "Patient's priority",
-                "choice",
-                options=_choices(
-                    "balanced",
-                    ("fewest_visits", "Fewest hospital visits"),
-                    ("durable_local_control", "Durable local control"),
-                ),
-            ),
-            FormField(
-                "preferences.surgery_acceptable",
-                "Surgery acceptable to the patient",
-                "boolean",
-                options=_YES_NO,
-            ),
-        ),
-    ),
-)
+def _build() -> tuple[Fieldset, ...]:
+    placed: set[str] = set()
+    fieldsets: list[Fieldset] = []
+    for legend, description, keys in _LAYOUT:
+        fields = []
+        for key in keys:
+            spec = _spec(key)
+            if spec is not None:
+                fields.append(_field(key, spec))
+                placed.add(key)
+        if legend == "Preferences":
+            courses = tuple(
+                tuple(
+                    _field(f"prior_radiotherapy.{index}.{spec.key}", spec)
+                    for spec in COURSE_FIELDS
+                )
+                for index in range(PRIOR_RT_ROWS)
+            )
+            fieldsets.append(
+                Fieldset(
+                    "Prior radiotherapy to the same spinal region",
+                    (),
+                    "One course per row; leave empty if none or unknown.",
+                    courses,
+                )
+            )
+        fieldsets.append(Fieldset(legend, tuple(fields), description))
+    leftovers = []
+    for spec in FIELDS:
+        key = f"sins.{spec.key[5:]}" if spec.key.startswith("sins_") else spec.key
+        if key not in placed:
+            leftovers.append(_field(key, spec))
+    for pref in PREFERENCE_FIELDS:
+        key = f"preferences.{pref.key}"
+        if key not in placed:
+            leftovers.append(_field(key, pref))
+    if leftovers:
+        fieldsets.append(Fieldset("Further inputs", tuple(leftovers)))
+    return tuple(fieldsets)
+
+
+PATIENT_FORM: tuple[Fieldset, ...] = _build()
 
 
 def all_fields() -> list[FormField]:
@@ -311,19 +309,18 @@ def all_fields() -> list[FormField]:
     return fields
 
 
+_INTEGER = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def _convert(form_field: FormField, raw: str) -> Any:
     text = raw.strip()
-    if form_field.kind == "integer":
-        if re.fullmatch(r"[+-]?\d+", text):
+    if form_field.kind in {"integer", "number"}:
+        if _INTEGER.match(text):
             return int(text)
-        return float(text) if _NUMBER.match(text) else text
-    if form_field.kind == "number":
-        if re.fullmatch(r"[+-]?\d+", text):
-            return int(text)
-        return float(text) if _NUMBER.match(text) else text
+        if _NUMBER.match(text):
+            return float(text)
+        return text
     if form_field.kind == "boolean":
         return {"true": True, "false": False}.get(text, text)
     return text
@@ -333,7 +330,6 @@ def _set(target: dict[str, Any], dotted: str, value: Any) -> None:
     parts = dotted.split(".")
     node: Any = target
     for index, part in enumerate(parts[:-1]):
-        following_is_index = parts[index + 1].isdigit()
         if isinstance(node, list):
             slot = int(part)
             while len(node) <= slot:
@@ -341,7 +337,7 @@ def _set(target: dict[str, Any], dotted: str, value: Any) -> None:
             node = node[slot]
             continue
         if part not in node:
-            node[part] = [] if following_is_index else {}
+            node[part] = [] if parts[index + 1].isdigit() else {}
         node = node[part]
     node[parts[-1]] = value
 
