@@ -87,21 +87,48 @@ def evaluate(ci: CompiledInstrument, row: Mapping[str, Any], kb_version: str) ->
     if ci.applies:
         applies = _holds3(ci.applies, row)
         if applies is False:
-            return _result(
-                ci,
-                kb_version,
-                "not_applicable",
-                reason="outside the instrument's population: "
-                + ", ".join(f"{k} {_pred_text(p)}" for k, p in ci.applies),
-            )
+            return _cached(ci, kb_version, "not_applicable", ())
         if applies is None:
             app_missing = tuple(k for k, _ in ci.applies if row.get(k) is None)
     if ci.skeleton:
         needed = _skeleton_inputs(ci)
         missing = tuple(dict.fromkeys([*app_missing, *(k for k in needed if row.get(k) is None)]))
-        return _result(
+        return _cached(ci, kb_version, "not_computable", missing)
+    return _evaluate_items(ci, row, kb_version, app_missing)
+
+
+_STATIC: dict[tuple[str, str, str, tuple[str, ...]], InstrumentResult] = {}
+
+
+def _cached(
+    ci: CompiledInstrument, kb_version: str, status: str, missing: tuple[str, ...]
+) -> InstrumentResult:
+    """Results that depend only on the instrument and the missing keys (skeletons, exclusions)."""
+    key = (ci.id, kb_version, status, missing)
+    hit = _STATIC.get(key)
+    if hit is not None:
+        return hit
+    if status == "not_applicable":
+        result = _result(
+            ci,
+            kb_version,
+            "not_applicable",
+            reason="outside the instrument's population: "
+            + ", ".join(f"{k} {_pred_text(p)}" for k, p in ci.applies),
+        )
+    else:
+        result = _result(
             ci, kb_version, "not_computable", missing=missing, reason=POINTS_NOT_SUPPLIED
         )
+    if len(_STATIC) > 10_000:
+        _STATIC.clear()
+    _STATIC[key] = result
+    return result
+
+
+def _evaluate_items(
+    ci: CompiledInstrument, row: Mapping[str, Any], kb_version: str, app_missing: tuple[str, ...]
+) -> InstrumentResult:
 
     scores: list[ItemScore] = []
     undefined: list[str] = []
