@@ -241,8 +241,7 @@ def _field(key: str, spec: FieldSpec) -> FormField:
     if spec.kind == "enum" and spec.values:
         names = _OPTION_LABELS.get(generic, {})
         options = tuple(
-            (value, names.get(value, value.replace("_", " ").capitalize()))
-            for value in spec.values
+            (value, names.get(value, value.replace("_", " ").capitalize())) for value in spec.values
         )
     elif spec.kind == "bool":
         options = (("true", "Yes"), ("false", "No"))
@@ -269,8 +268,7 @@ def _build() -> tuple[Fieldset, ...]:
         if legend == "Preferences":
             courses = tuple(
                 tuple(
-                    _field(f"prior_radiotherapy.{index}.{spec.key}", spec)
-                    for spec in COURSE_FIELDS
+                    _field(f"prior_radiotherapy.{index}.{spec.key}", spec) for spec in COURSE_FIELDS
                 )
                 for index in range(PRIOR_RT_ROWS)
             )

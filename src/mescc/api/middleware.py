@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("mescc.api")
@@ -53,8 +54,9 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """Raised while the body streams in; an HTTPException, so FastAPI's body reader passes it
+    on to the error handlers (413 in the problem shape) instead of turning it into a 400."""
 
 
 async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
@@ -117,7 +119,7 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(413, detail=self._too_large()["detail"])
             return message
 
         async def tracking_send(message: Message) -> None:

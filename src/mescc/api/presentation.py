@@ -121,7 +121,9 @@ def regimen_chart(options: Any) -> Chart | None:
         return None
     top = max(value for _, values, _ in rows for _, value in values)
     scale_max = _nice_ceiling(top)
-    plot_left, plot_width, bar_height, gap, header = 150, 440, 14, 16, 10
+    longest = max(len(label) + (12 if recommended else 0) for label, _, recommended in rows)
+    plot_left = min(max(120, int(longest * 7.5) + 16), 320)
+    plot_width, bar_height, gap, header = 440, 14, 16, 10
     bars: list[Bar] = []
     labels: list[tuple[float, str, bool]] = []
     y = float(header)

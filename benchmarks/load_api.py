@@ -1,0 +1,213 @@
+"""Load benchmark of assessment creation (``POST /api/v1/assessments``) over loopback.
+
+Starts a real ``mescc serve`` (uvicorn, one worker) on a fresh database, then offers an
+open-loop load at increasing rates; each rate runs for a fixed time. Latency is measured from
+the moment a request was *scheduled* to be sent, so a server that falls behind is charged for
+the queueing it causes (no coordinated omission). Results go to ``benchmarks/results_api.md``.
+
+    .venv/bin/python benchmarks/load_api.py                      # SQLite (WAL, synchronous=FULL)
+    .venv/bin/python benchmarks/load_api.py --database-url postgresql+psycopg://...
+
+Only loopback is used; every loop is bounded in count and time. Nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results_api.md"
+
+PATIENT = {
+    "id": "bench",
+    "age_years": 64,
+    "sex": "female",
+    "primary_tumor": "breast",
+    "months_from_cancer_diagnosis": 30,
+    "other_bone_metastases": True,
+    "visceral_metastases": False,
+    "ambulatory_status": "ambulatory_without_aid",
+    "motor_deficit_days": 10,
+    "ecog": 1,
+    "kps": 80,
+    "escc_grade": "2",
+    "sins": {"location": "semirigid", "pain": "mechanical", "bone_lesion": "mixed"},
+    "preferences": {"priority": "balanced", "surgery_acceptable": True},
+}
+
+
+@dataclass
+class Step:
+    rate: float
+    sent: int
+    ok: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    def pct(self, q: float) -> float:
+        data = sorted(self.latencies_ms)
+        if not data:
+            return float("nan")
+        index = min(len(data) - 1, max(0, round(q / 100 * len(data)) - 1))
+        return data[index]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(database_url: str) -> str:
+    from mescc.api import accounts
+    from mescc.api.database import create_db_engine, create_session_factory, migrate
+
+    engine = create_db_engine(database_url)
+    migrate(engine)
+    with create_session_factory(engine)() as session:
+        name = f"bench-{os.getpid()}-{int(time.time())}"
+        accounts.create_user(session, name, "benchmark-password")
+        token = accounts.create_token(session, name, "load benchmark")
+    engine.dispose()
+    return token
+
+
+def start_server(database_url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "MESCC_DATABASE_URL": database_url,
+        "MESCC_DATA_DIR": str(data_dir),
+        "MESCC_SECRET_KEY": "benchmark-secret",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mescc.api", "serve", "--port", str(port), "--no-access-log"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("server did not start")
+
+
+async def run_step(url: str, token: str, rate: float, seconds: float) -> Step:
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    errors = 0
+    count = int(rate * seconds)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as c:
+
+        async def one(index: int, scheduled: float) -> None:
+            nonlocal errors
+            patient = {**PATIENT, "id": f"bench-{index}"}
+            try:
+                response = await c.post("/api/v1/assessments", json=patient)
+                if response.status_code == 201:
+                    latencies.append((time.perf_counter() - scheduled) * 1000)
+                else:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+
+        start = time.perf_counter() + 0.05
+        tasks = []
+        for index in range(count):
+            scheduled = start + index / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(index, scheduled)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return Step(rate, count, len(latencies), errors, elapsed, latencies)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument("--rates", default="10,50,100,200,300", help="req/s, comma-separated")
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each rate")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        database_url = args.database_url or f"sqlite:///{data_dir / 'bench.sqlite3'}"
+        token = prepare(database_url)
+        port = free_port()
+        server = start_server(database_url, data_dir, port)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            asyncio.run(run_step(url, token, 20, 2))  # warm-up, not reported
+            steps = []
+            for rate in [float(r) for r in args.rates.split(",")]:
+                step = asyncio.run(run_step(url, token, rate, args.seconds))
+                steps.append(step)
+                print(
+                    f"{rate:>6.0f} req/s offered: {step.ok / step.seconds:7.1f} req/s done, "
+                    f"p50 {step.pct(50):6.2f} ms, p99 {step.pct(99):7.2f} ms, "
+                    f"errors {step.errors}",
+                    flush=True,
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    write_report(args.output, database_url, args.seconds, steps)
+
+
+def write_report(path: Path, database_url: str, seconds: float, steps: list[Step]) -> None:
+    backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite (WAL, FULL)"
+    lines = [
+        "# Load benchmark: POST /api/v1/assessments",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `benchmarks/load_api.py` on "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"`mescc serve` (uvicorn, 1 worker, access log off) on {backend}; the load generator "
+        "(httpx, asyncio, same machine) shares the cores with the server.",
+        "",
+        "Open-loop load over loopback: requests are sent on a fixed schedule whatever the "
+        "server's pace, and latency is counted from the scheduled send time. Each request "
+        "authenticates a bearer token, validates and assesses one patient (instruments and "
+        "plan), and commits the audit row (fsync) before the 201 is sent.",
+        "",
+        f"Each rate runs {seconds:g} s.",
+        "",
+        "| offered req/s | completed req/s | requests | errors | p50 ms | p90 ms | p99 ms | max ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in steps:
+        lines.append(
+            f"| {s.rate:.0f} | {s.ok / s.seconds:.1f} | {s.sent} | {s.errors} | "
+            f"{s.pct(50):.2f} | {s.pct(90):.2f} | {s.pct(99):.2f} | "
+            f"{max(s.latencies_ms, default=float('nan')):.2f} |"
+        )
+    mean = [statistics.fmean(s.latencies_ms) for s in steps if s.latencies_ms]
+    lines += ["", f"Mean latency per step (ms): {', '.join(f'{m:.2f}' for m in mean)}.", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

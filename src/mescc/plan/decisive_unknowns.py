@@ -1,0 +1,297 @@
+"""Decisive unknowns: which missing inputs could change the recommended regimen or surgery.
+
+For every input that is missing (an input some instrument reported as missing, or a key the
+plan reads directly), the patient is re-assessed with each allowed value substituted in turn
+(every value of a finite domain; for a numeric key, values on both sides of every cut-off the
+instruments and the plan rules use), and the plan is rebuilt with the same rules. An input is
+*decisive* when some value changes the recommended regimen or ``surgery.consider``.
+
+Because one missing key alone rarely completes an instrument with several missing items (e.g.
+six SINS components), each such instrument is also tried at every group it can still reach
+(``possible_groups`` of its result) and reported when that could change the plan.
+
+Clinical trap guarded: an unknown is never filled with a default; the substitution only asks
+"what if", and the answer is shown next to the input it concerns, decisive ones first.
+Combinations of several separately missing inputs are not enumerated (only single inputs and
+whole instruments); this is said in the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mescc.assessment import Assessment, assess_instruments
+from mescc.fields import FIELD_BY_KEY
+from mescc.kb.evidence import Evidence
+from mescc.kb.loader import KnowledgeBase
+from mescc.kb.schema import Predicate
+from mescc.patient import Patient
+from mescc.plan.core import PlanCore, build_core, views_of
+from mescc.plan.prognosis import ResultView
+from mescc.plan.reasons import Citer
+from mescc.plan.rules import PlanRules
+
+REGIMEN = "recommended_regimen"
+SURGERY = "surgery"
+SCOPE_NOTE = (
+    "Each missing input was tried alone with every allowed value (numeric inputs on both sides "
+    "of every cut-off), and each incomplete instrument at every group it can still reach; "
+    "combinations of several separately missing inputs are not enumerated."
+)
+_SKIP = {"id", "steroid_contraindication_note"}
+
+
+@dataclass(frozen=True)
+class DecisiveUnknown:
+    """A missing input and whether knowing it could change the plan."""
+
+    input: str
+    inputs: tuple[str, ...]
+    could_change: tuple[str, ...]
+    detail: str
+    instrument: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "inputs": list(self.inputs),
+            "could_change": list(self.could_change),
+            "detail": self.detail,
+            "instrument": self.instrument,
+        }
+
+
+def _cuts(key: str, kb: KnowledgeBase, rules_cuts: Iterable[float]) -> set[float]:
+    cuts: set[float] = set(rules_cuts)
+
+    def add(p: Predicate) -> None:
+        for v in (p.lt, p.le, p.gt, p.ge):
+            if v is not None:
+                cuts.add(float(v))
+        for v in (*(p.in_ or ()), *(p.not_in or ())):
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                cuts.add(float(v))
+
+    for inst in kb.instruments.values():
+        if inst.applies_to and key in inst.applies_to:
+            add(inst.applies_to[key])
+        for item in inst.items:
+            whens = [c.when for c in item.categories] + [u.when for u in item.undefined]
+            for when in whens:
+                if key in when:
+                    add(when[key])
+    return cuts
+
+
+def candidate_values(
+    key: str, kb: KnowledgeBase, extra_cuts: Iterable[float] = ()
+) -> tuple[Any, ...]:
+    """Values to try for a missing key: its finite domain, or points around every cut-off."""
+    spec = FIELD_BY_KEY[key]
+    if spec.kind in ("bool", "enum"):
+        return spec.domain() or ()
+    dom = spec.domain()
+    if dom is not None and len(dom) <= 12:
+        return dom
+    lo = spec.minimum if spec.minimum is not None else 0.0
+    hi = spec.maximum
+    points: set[float] = {lo}
+    for c in _cuts(key, kb, extra_cuts):
+        points.update({c - 1, c, c + 1})
+        if spec.kind == "number":
+            points.update({c - 0.5, c + 0.5})
+    points.add(max(points) + 10 if hi is None else hi)
+    out = sorted(p for p in points if p >= lo and (hi is None or p <= hi))
+    if spec.kind == "int":
+        return tuple(dict.fromkeys(int(p) for p in out if float(p).is_integer()))
+    return tuple(out)
+
+
+def with_value(patient: Patient, key: str, value: Any) -> Patient:
+    """The same patient with one key filled in (``sins_<part>`` fills the SINS object)."""
+    data = patient.model_dump(exclude_none=True)
+    if key.startswith("sins_"):
+        sins = dict(data.get("sins") or {})
+        sins[key.removeprefix("sins_")] = value
+        data["sins"] = sins
+    elif key.startswith("prior_radiotherapy["):
+        index = int(key[key.index("[") + 1 : key.index("]")])
+        field_name = key.rsplit(".", 1)[1]
+        courses = [dict(c) for c in data.get("prior_radiotherapy") or ()]
+        courses[index][field_name] = value
+        data["prior_radiotherapy"] = courses
+    else:
+        data[key] = value
+    return Patient.model_validate(data)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _detail(
+    key: str,
+    base: tuple[str | None, bool],
+    outcomes: Sequence[tuple[Any, tuple[str | None, bool]]],
+) -> tuple[tuple[str, ...], str]:
+    changes: list[str] = []
+    parts: list[str] = []
+    regimen_values = [(v, d) for v, d in outcomes if d[0] != base[0]]
+    surgery_values = [(v, d) for v, d in outcomes if d[1] != base[1]]
+    if regimen_values:
+        changes.append(REGIMEN)
+        by_result: dict[str | None, list[str]] = {}
+        for v, d in regimen_values:
+            by_result.setdefault(d[0], []).append(_show(v))
+        for result, vals in by_result.items():
+            shown = result or "no ranking claim"
+            parts.append(f"{key} = {', '.join(vals)} would rank {shown} first")
+        parts[-1] += f" (now {base[0] or 'no ranking claim'})"
+    if surgery_values:
+        changes.append(SURGERY)
+        shown_values = ", ".join(_show(v) for v, _ in surgery_values)
+        now = "considered" if base[1] else "not considered"
+        then = "not considered" if base[1] else "considered"
+        parts.append(f"{key} = {shown_values} would make upfront surgery {then} (now {now})")
+    return tuple(changes), "; ".join(parts)
+
+
+def _missing_keys(assessment: Assessment, core: PlanCore, patient: Patient) -> list[str]:
+    row = patient.to_row()
+    keys: dict[str, None] = {}
+    for r in assessment.instruments.values():
+        for k in r.missing:
+            if k in FIELD_BY_KEY and row.get(k) is None:
+                keys[k] = None
+    plan_missing = (
+        *core.surgery.missing,
+        *core.corticosteroids.missing,
+        *(core.reirradiation.missing if core.reirradiation else ()),
+    )
+    for k in plan_missing:
+        if (k in FIELD_BY_KEY and row.get(k) is None) or k.startswith("prior_radiotherapy["):
+            keys[k] = None
+    if core.reirradiation is not None and patient.spinal_level is None:
+        keys["spinal_level"] = None
+    return [k for k in keys if k not in _SKIP]
+
+
+def find_decisive_unknowns(
+    assessment: Assessment,
+    core: PlanCore,
+    kb: KnowledgeBase,
+    evidence: Evidence,
+    rules: PlanRules,
+    citer: Citer,
+    *,
+    allow_unverified: bool = False,
+) -> tuple[DecisiveUnknown, ...]:
+    """Every missing input with whether it could change the regimen or surgery; decisive first."""
+    patient = assessment.patient
+    base = core.decision
+    views = views_of(assessment.instruments)
+    plan_cuts = _plan_cuts(evidence, rules, core)
+    decisive: list[DecisiveUnknown] = []
+    quiet: list[DecisiveUnknown] = []
+    decisive_keys: set[str] = set()
+
+    def rebuild(p: Patient, v: Mapping[str, ResultView]) -> tuple[str | None, bool]:
+        return build_core(
+            p, v, kb, evidence, rules, citer, allow_unverified=allow_unverified
+        ).decision
+
+    for key in _missing_keys(assessment, core, patient):
+        if key.startswith("prior_radiotherapy["):
+            values: tuple[Any, ...] = _interval_values(plan_cuts)
+        else:
+            values = candidate_values(key, kb, plan_cuts.get(key, ()))
+        outcomes: list[tuple[Any, tuple[str | None, bool]]] = []
+        for value in values:
+            p2 = with_value(patient, key, value)
+            a2 = assess_instruments(p2, kb)
+            outcomes.append((value, rebuild(p2, views_of(a2.instruments))))
+        changes, detail = _detail(key, base, outcomes)
+        if changes:
+            decisive.append(DecisiveUnknown(key, (key,), changes, detail))
+            decisive_keys.add(key)
+        else:
+            quiet.append(
+                DecisiveUnknown(
+                    key,
+                    (key,),
+                    (),
+                    "no single value changes the recommended regimen or the surgery flag",
+                )
+            )
+
+    for iid, result in assessment.instruments.items():
+        if (
+            result.status != "not_computable"
+            or len(result.missing) < 2
+            or not result.possible_groups
+        ):
+            continue
+        if decisive_keys.intersection(result.missing):
+            continue
+        inst = kb.instruments[iid]
+        outcomes_g: list[tuple[Any, tuple[str | None, bool]]] = []
+        for label in result.possible_groups:
+            points = _points_in(inst.groups, label, result.possible_points)
+            v2 = dict(views)
+            v2[iid] = ResultView(iid, "computed", points, label, inst.verification)
+            outcomes_g.append((f"group {label}", rebuild(patient, v2)))
+        changes, detail = _detail(inst.name, base, outcomes_g)
+        if changes:
+            keys = tuple(result.missing)
+            decisive.append(
+                DecisiveUnknown(
+                    ", ".join(keys),
+                    keys,
+                    changes,
+                    f"If {', '.join(keys)} were known: {detail}",
+                    instrument=iid,
+                )
+            )
+    return (*decisive, *quiet)
+
+
+def _points_in(groups: Sequence[Any], label: str, possible: tuple[int, int] | None) -> int | None:
+    for g in groups:
+        if g.label == label and g.range is not None:
+            lo, hi = g.range
+            if possible is not None:
+                lo, hi = max(lo, possible[0]), min(hi, possible[1])
+            return int(lo)
+    return None
+
+
+def _plan_cuts(
+    evidence: Evidence, rules: PlanRules, core: PlanCore
+) -> dict[str, tuple[float, ...]]:
+    cuts: dict[str, list[float]] = {}
+    for ec in evidence.surgery.patchell.eligibility:
+        if ec.patient_key and ec.threshold is not None and ec.patient_key in FIELD_BY_KEY:
+            cuts.setdefault(ec.patient_key, []).append(ec.threshold)
+    if core.reirradiation is not None:
+        interval = core.reirradiation.rule_set.parameters.get("interval_months_min")
+        if interval is not None:
+            cuts.setdefault("months_before", []).append(interval)
+    return {k: tuple(v) for k, v in cuts.items()}
+
+
+def _interval_values(cuts: Mapping[str, tuple[float, ...]]) -> tuple[float, ...]:
+    points: set[float] = {0.0}
+    for c in cuts.get("months_before", ()):
+        points.update({c - 1, c - 0.5, c, c + 0.5, c + 1, c * 4})
+    return tuple(sorted(p for p in points if p >= 0))
+
+
+def scope_note() -> str:
+    """What the search covers, for the output."""
+    return SCOPE_NOTE

@@ -1,0 +1,687 @@
+"""Upfront decompressive surgery: whether to consider it, and why.
+
+The 2023 review names the criteria (``surgery.yaml`` ``review_statement``): degree of
+compression, myelopathy / motor deficits, radiosensitivity, spinal stability, post-treatment
+ambulatory status, performance status and survival prognosis, plus patient preference. No
+single surgery score exists, so each criterion is a small rule returning reasons:
+
+* **compression** — the Bilsky ESCC group of ``bilsky_escc_2010`` matched to
+  ``surgery.yaml`` ``bilsky_groups``: high-grade (2-3) is an indication unless the histology is
+  radiosensitive; 1c is a grey zone; 0-1b favours RT first (``bilsky_2010``, ``laufer_noms_2013``);
+* **radiosensitivity** — NOMS classes (``ao_radiosensitivity``; verified histologies only, every
+  other tumour "not classified", Q14) and NOMS rules (``noms_review_2010``);
+* **stability** — the ``sins_2010`` group matched to ``sins_bands`` (7-12 and 13-18 warrant
+  surgical consultation, ``fisher_sins_2010``);
+* **post-RT ambulatory status** — ``rades_ambulatory_2008`` groups, only with a site table;
+* **performance status, motor deficits, prognosis** — shown for the surgeon, and the Patchell
+  2005 eligibility criteria (``patchell_2005``) as a screening aid: single area, not paraplegic
+  for more than 48 h, expected survival of at least 3 months (read from the prognosis class,
+  ``plan_rules.yaml``), not radiosensitive, medically operable.
+
+``consider`` is true when an indication is present, no exclusion applies and the patient has
+not declined surgery. ``surgery_acceptable: false`` keeps surgery off the plan while saying that
+the criteria were met.
+
+Clinical traps guarded: Patchell's results cannot be extrapolated outside its criteria; its
+time window is not quoted (Q13, R8); "radioresistant" is never inferred for an unclassified
+histology; a missing input is named, never read as absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mescc.kb.evidence import EligibilityCriterion, Evidence, Figure
+from mescc.kb.loader import KnowledgeBase
+from mescc.patient import Patient
+from mescc.plan.prognosis import Prognosis, ResultView, group_of
+from mescc.plan.reasons import PROJECT_DECISION, Citer, Reason
+from mescc.plan.reirradiation import Reirradiation
+from mescc.plan.rules import PlanRules
+
+BILSKY = "bilsky_escc_2010"
+SINS = "sins_2010"
+AMBULATORY = "rades_ambulatory_2008"
+SINS_KEYS = (
+    "sins_location",
+    "sins_pain",
+    "sins_bone_lesion",
+    "sins_alignment",
+    "sins_collapse",
+    "sins_posterolateral",
+)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One Patchell eligibility criterion as the record answers it."""
+
+    id: str
+    kind: str
+    label: str
+    status: str  # met | not_met | unknown | not_recorded
+    input: str | None
+    value: Any
+    note: str | None
+    verification: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "label": self.label,
+            "status": self.status,
+            "input": self.input,
+            "value": self.value,
+            "note": self.note,
+            "verification": self.verification,
+        }
+
+
+@dataclass(frozen=True)
+class Surgery:
+    """The surgery element of the plan."""
+
+    consider: bool
+    surgery_acceptable: bool | None
+    criteria_met: bool
+    reasons: tuple[Reason, ...]
+    missing: tuple[str, ...]
+    patchell_status: str
+    patchell_criteria: tuple[Criterion, ...]
+    patchell_use: str
+    patchell_results: tuple[dict[str, Any], ...]
+    radiosensitivity: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "consider": self.consider,
+            "surgery_acceptable": self.surgery_acceptable,
+            "criteria_met": self.criteria_met,
+            "reasons": [r.as_dict() for r in self.reasons],
+            "missing": list(self.missing),
+            "patchell_eligibility": {
+                "status": self.patchell_status,
+                "use": self.patchell_use,
+                "criteria": [c.as_dict() for c in self.patchell_criteria],
+                "results": [dict(r) for r in self.patchell_results],
+            },
+            "radiosensitivity": self.radiosensitivity,
+        }
+
+
+def _figure_text(fig: Figure) -> str:
+    arms = "; ".join(
+        f"{a.label} {round(a.value * 100):d}%"
+        + (f" ({a.events}/{a.n})" if a.events is not None and a.n else "")
+        for a in fig.arms
+        if a.value is not None
+    )
+    p = f", p = {fig.p_value}" if fig.p_value else ""
+    return f"{fig.definition} {arms}{p}"
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def compression_rule(
+    view: ResultView | None, kb: KnowledgeBase, evidence: Evidence
+) -> tuple[str | None, Reason | None]:
+    """Bilsky ESCC: the group id (high_grade / intermediate / low_grade) and its reason."""
+    if view is None or not view.computed:
+        return None, None
+    inst = kb.instruments[BILSKY]
+    group = group_of(inst, view.group)
+    members = set(group.members or ()) if group else set()
+    for bg in evidence.surgery.bilsky_groups:
+        if set(bg.grades) == members:
+            code = {
+                "high_grade": "escc_high_grade",
+                "intermediate": "escc_grade_1c",
+                "low_grade": "escc_low_grade",
+            }.get(bg.id, f"escc_{bg.id}")
+            return bg.id, Reason(
+                code,
+                f"Bilsky ESCC group {view.group} ({bg.label}): {bg.use}",
+                bg.evidence,
+                {"escc_grade": view.group},
+                bg.verification,
+            )
+    return None, None
+
+
+def stability_rule(
+    view: ResultView | None, evidence: Evidence
+) -> tuple[bool | None, Reason | None]:
+    """SINS band of the ``sins_2010`` group: whether it warrants surgical consultation."""
+    if view is None or not view.computed or view.points is None:
+        return None, None
+    for band in evidence.surgery.sins_bands:
+        lo, hi = band.range
+        if lo <= view.points <= hi and view.group == f"{lo}-{hi}":
+            action = f" {band.action}" if band.action else ""
+            code = "sins_surgical_consultation" if band.surgical_consultation else "sins_stable"
+            return band.surgical_consultation, Reason(
+                code,
+                f"SINS {view.points} (group {view.group}, {band.label.lower()}).{action}",
+                band.evidence,
+                {"sins_2010.points": view.points},
+                band.verification,
+            )
+    return None, None
+
+
+def radiosensitivity_rule(
+    patient: Patient, escc_group: str | None, evidence: Evidence
+) -> tuple[str | None, list[Reason], dict[str, Any] | None]:
+    """NOMS radiosensitivity of the histology and the matching NOMS rule."""
+    tumour = patient.primary_tumor
+    if tumour is None:
+        return None, [], None
+    rc = evidence.radiosensitivity_of(tumour)
+    info = {
+        "class": rc.id,
+        "label": rc.label,
+        "histologies": rc.histologies,
+        "verification": rc.verification,
+    }
+    reasons = [
+        Reason(
+            f"noms_{rc.id}",
+            f"Histology {tumour.replace('_', ' ')}: {rc.label}.",
+            rc.evidence,
+            {"primary_tumor": tumour},
+            rc.verification,
+        )
+    ]
+    if escc_group is not None:
+        high = escc_group == "high_grade"
+        for rule in evidence.surgery.noms.rules:
+            if rule.step != "neurologic_oncologic" or rule.radiosensitivity != rc.id:
+                continue
+            if rule.escc == "any" or (rule.escc == "high_grade") == high:
+                reasons.append(
+                    Reason(
+                        f"noms_{rule.id}",
+                        f"NOMS ({rc.id.replace('_', ' ')}, "
+                        f"{'high-grade' if high else 'not high-grade'} compression): "
+                        f"{rule.recommendation}",
+                        (rule.source,),
+                        {"primary_tumor": tumour},
+                        rule.verification,
+                    )
+                )
+                info["recommendation"] = rule.recommendation
+    return rc.id, reasons, info
+
+
+def _criterion(
+    ec: EligibilityCriterion, status: str, value: Any, note: str | None = None
+) -> Criterion:
+    return Criterion(
+        ec.id,
+        ec.kind,
+        ec.label,
+        status,
+        ec.patient_key,
+        value,
+        note or ec.key_note,
+        ec.verification,
+    )
+
+
+def _bool_status(value: bool | None, good: bool = True) -> str:
+    if value is None:
+        return "unknown"
+    return "met" if value is good else "not_met"
+
+
+def patchell_criteria(
+    patient: Patient,
+    prognosis: Prognosis,
+    neuro_signs: bool | None,
+    reirradiation: Reirradiation | None,
+    evidence: Evidence,
+    rules: PlanRules,
+) -> tuple[Criterion, ...]:
+    """Answer each Patchell 2005 eligibility criterion from the record (a screening aid)."""
+    pr = rules.patchell
+    out: list[Criterion] = []
+    for ec in evidence.surgery.patchell.eligibility:
+        if ec.id == "mri_cord_displacement":
+            g = patient.escc_grade
+            reading = pr.cord_displacement_by_escc_grade
+            st = (
+                "unknown"
+                if g is None or (g not in reading.met and g not in reading.not_met)
+                else ("met" if g in reading.met else "not_met")
+            )
+            out.append(_criterion(ec, st, g, reading.statement))
+        elif ec.id in ("single_area", "multiple_discrete_lesions"):
+            out.append(
+                _criterion(
+                    ec,
+                    _bool_status(patient.compression_single_area),
+                    patient.compression_single_area,
+                )
+            )
+        elif ec.id == "neurological_sign_or_symptom":
+            pain = patient.sins.pain if patient.sins else None
+            has_pain = pain in pr.pain_counts_as_symptom.sins_pain if pain else None
+            st = "met" if (neuro_signs or has_pain) else "unknown"
+            out.append(
+                _criterion(
+                    ec,
+                    st,
+                    {"neurological_signs": neuro_signs, "sins_pain": pain},
+                    pr.pain_counts_as_symptom.statement,
+                )
+            )
+        elif ec.id == "not_paraplegic_over_48h":
+            hours = patient.paraplegia_hours
+            if hours is not None and ec.threshold is not None:
+                st = "met" if hours <= ec.threshold else "not_met"
+            elif patient.ambulatory_status in pr.not_paraplegic.ambulatory_status:
+                st = "met"
+            else:
+                st = "unknown"
+            out.append(_criterion(ec, st, hours, pr.not_paraplegic.statement))
+        elif ec.id == pr.expected_survival.criterion:
+            cls = "near_end_of_life" if prognosis.near_end_of_life else prognosis.prognosis_class
+            st = pr.expected_survival.by_class.get(cls, "unknown") if cls else "unknown"  # type: ignore[call-overload]
+            out.append(_criterion(ec, st, cls, pr.expected_survival.statement))
+        elif ec.id == "medically_operable":
+            out.append(
+                _criterion(ec, _bool_status(patient.medically_operable), patient.medically_operable)
+            )
+        elif ec.id == "radiosensitive_tumour":
+            t = patient.primary_tumor
+            st = "unknown" if t is None else ("not_met" if t in ec.values else "met")
+            out.append(_criterion(ec, st, t))
+        elif ec.id == "previous_rt_prevents_study_dose":
+            prior = patient.prior_radiotherapy
+            if prior is None:
+                st, note = "unknown", "prior_radiotherapy not recorded (an empty list records none)"
+            elif not prior:
+                st, note = "met", "no earlier radiotherapy recorded"
+            elif reirradiation is not None:
+                chk = reirradiation.check_for(pr.study_regimen)
+                st = {True: "met", False: "not_met"}.get(chk.within_limits, "unknown")  # type: ignore[arg-type]
+                note = f"{pr.study_regimen_statement} {chk.text}"
+            else:
+                st, note = "unknown", None
+            out.append(_criterion(ec, st, len(prior) if prior is not None else None, note))
+        else:
+            out.append(_criterion(ec, "not_recorded", None))
+    return tuple(out)
+
+
+def _patchell_status(criteria: tuple[Criterion, ...]) -> str:
+    statuses = {c.status for c in criteria}
+    if "not_met" in statuses:
+        return "not_eligible"
+    if "unknown" in statuses:
+        return "undetermined"
+    return "eligible_on_recorded_criteria"
+
+
+def neurological_signs(patient: Patient, rules: PlanRules) -> tuple[bool | None, str | None]:
+    """Neurological signs of MESCC: the recorded key, or a recorded finding that implies them."""
+    if patient.neurological_signs is not None:
+        return patient.neurological_signs, "neurological_signs"
+    row = patient.to_row()
+    for key, values in rules.neurological_signs.implied_by.items():
+        if row.get(key) is not None and row.get(key) in values:
+            return True, key
+    return None, None
+
+
+# --------------------------------------------------------------------------- the element
+
+
+def assess_surgery(
+    patient: Patient,
+    results: Mapping[str, ResultView],
+    prognosis: Prognosis,
+    kb: KnowledgeBase,
+    evidence: Evidence,
+    rules: PlanRules,
+    citer: Citer,
+    reirradiation: Reirradiation | None = None,
+) -> Surgery:
+    """Whether upfront decompressive surgery should be considered, with every reason.
+
+    References
+    ----------
+    Patchell RA, et al. Lancet 2005;366(9486):643-648. DOI 10.1016/S0140-6736(05)66954-1.
+    Fisher CG, et al. Spine 2010;35(22):E1221-E1229. DOI 10.1097/BRS.0b013e3181e16ae2.
+    Bilsky MH, et al. J Neurosurg Spine 2010;13(3):324-328. DOI 10.3171/2010.3.SPINE09459.
+    """
+    reasons: list[Reason] = []
+    missing: list[str] = []
+    surgery_data = evidence.surgery
+
+    escc_group, escc_reason = compression_rule(results.get(BILSKY), kb, evidence)
+    if escc_reason:
+        reasons.append(escc_reason)
+    else:
+        missing.append("escc_grade")
+    sins_consult, sins_reason = stability_rule(results.get(SINS), evidence)
+    if sins_reason:
+        reasons.append(sins_reason)
+    else:
+        row = patient.to_row()
+        missing.extend(k for k in SINS_KEYS if row.get(k) is None)
+    radio, radio_reasons, radio_info = radiosensitivity_rule(patient, escc_group, evidence)
+    reasons.extend(radio_reasons)
+    if radio is None:
+        missing.append("primary_tumor")
+
+    amb_view = results.get(AMBULATORY)
+    amb_candidate = False
+    if amb_view is not None and amb_view.computed and amb_view.points is not None:
+        for g in surgery_data.rades_ambulatory_2008_groups.groups:
+            if g.range[0] <= amb_view.points <= g.range[1]:
+                amb_candidate = g.surgical_candidate
+                reasons.append(
+                    Reason(
+                        "ambulatory_score_surgical_candidate"
+                        if amb_candidate
+                        else "ambulatory_score",
+                        f"Rades post-RT ambulatory score {amb_view.points} (group {g.label}, "
+                        f"{amb_view.verification} points): {g.recommendation}",
+                        (surgery_data.rades_ambulatory_2008_groups.source,),
+                        {f"{AMBULATORY}.points": amb_view.points},
+                        amb_view.verification,
+                    )
+                )
+
+    neuro, neuro_key = neurological_signs(patient, rules)
+    criteria = patchell_criteria(patient, prognosis, neuro, reirradiation, evidence, rules)
+    by_id = {c.id: c for c in criteria}
+    patchell_status = _patchell_status(criteria)
+
+    high = next((g for g in surgery_data.bilsky_groups if g.id == "high_grade"), None)
+    escc_label = (
+        f"{_lower_first(high.label)} (Bilsky {', '.join(high.grades)})"
+        if high
+        else "high-grade compression"
+    )
+    consult_from = min(
+        (b.range[0] for b in surgery_data.sins_bands if b.surgical_consultation), default=None
+    )
+
+    # Indications.
+    escc_indication = escc_group == "high_grade" and radio != "radiosensitive"
+    para = by_id.get("not_paraplegic_over_48h")
+    if para is not None and para.status == "not_met":
+        escc_indication = False
+        reasons.append(
+            Reason(
+                "paraplegic_over_48h",
+                f"Complete paraplegia for {patient.paraplegia_hours:g} hours: outside the Patchell "
+                f"2005 criteria ({para.label.lower()}), whose benefit cannot be extrapolated to "
+                "this patient; compression alone is not counted as a surgical indication.",
+                (surgery_data.patchell.source,),
+                {"paraplegia_hours": patient.paraplegia_hours},
+                para.verification,
+            )
+        )
+    if escc_group == "high_grade" and radio == "radiosensitive":
+        reasons.append(
+            Reason(
+                "radiosensitive_rt_first",
+                "High-grade compression from a radiosensitive histology: NOMS favours "
+                "conventional radiotherapy first, so compression alone is not counted as a "
+                "surgical indication.",
+                ("noms_review_2010",),
+                {"primary_tumor": patient.primary_tumor, "escc_grade": patient.escc_grade},
+                "primary",
+            )
+        )
+    criteria_met = escc_indication or bool(sins_consult) or amb_candidate
+
+    # Exclusions that apply to every indication (systemic: survival, operability).
+    survival = by_id.get(rules.patchell.expected_survival.criterion)
+    operable = by_id.get("medically_operable")
+    excluded: list[str] = []
+    if survival is not None and survival.status == "not_met":
+        excluded.append("expected survival")
+        reasons.append(
+            Reason(
+                "expected_survival_below_patchell",
+                f"Survival prognosis ({str(survival.value).replace('_', ' ')}) does not meet the "
+                f'Patchell 2005 criterion "{survival.label.lower()}". '
+                f"{rules.patchell.expected_survival.statement}",
+                (*rules.patchell.expected_survival.evidence,),
+                {"prognosis": survival.value},
+                PROJECT_DECISION,
+            )
+        )
+    if operable is not None and operable.status == "not_met":
+        excluded.append("medically operable")
+        reasons.append(
+            Reason(
+                "not_medically_operable",
+                "Recorded as not medically operable.",
+                (surgery_data.patchell.source, "noms_review_2010"),
+                {"medically_operable": False},
+                operable.verification,
+            )
+        )
+
+    # Motor function / ambulatory status, performance status: shown for the surgeon.
+    results_by_endpoint = {f.endpoint: f for f in surgery_data.patchell.results}
+    amb = patient.ambulatory_status
+    if criteria_met and not excluded:
+        fig = results_by_endpoint.get(
+            "regained_walking"
+            if amb in ("not_ambulatory", "paraplegic")
+            else "able_to_walk_after_treatment"
+        )
+        if fig is not None:
+            reasons.append(
+                Reason(
+                    "patchell_result",
+                    f"Patchell 2005 (selected patients; surgery then RT vs RT alone): "
+                    f"{_figure_text(fig)}. {surgery_data.patchell.use}",
+                    (surgery_data.patchell.source,),
+                    {"ambulatory_status": amb},
+                    fig.verification,
+                )
+            )
+    if amb is None:
+        missing.append("ambulatory_status")
+    ps = patient.ecog if patient.ecog is not None else patient.kps
+    if ps is not None:
+        scale = "ECOG" if patient.ecog is not None else "KPS"
+        systemic = next((r for r in surgery_data.noms.rules if r.step == "systemic"), None)
+        reasons.append(
+            Reason(
+                "performance_status_systemic",
+                f"Performance status {scale} {ps} belongs to the systemic assessment"
+                + (
+                    f" (NOMS: {_lower_first(systemic.recommendation).rstrip('.')})"
+                    if systemic
+                    else ""
+                )
+                + "; no verified performance-status cut-off for surgery is encoded.",
+                (systemic.source,) if systemic else ("rades_schild_2023",),
+                {scale.lower(): ps},
+                systemic.verification if systemic else "primary",
+            )
+        )
+    if amb_view is None or not amb_view.computed:
+        reasons.append(
+            Reason(
+                "ambulatory_score_unavailable",
+                "Predicted post-RT ambulatory status (a criterion the review names) is not used: "
+                "the Rades ambulatory score ships without verified points.",
+                (surgery_data.rades_ambulatory_2008_groups.source,),
+                {},
+                "unverified",
+            )
+        )
+    for key in ("medically_operable", "compression_single_area"):
+        if getattr(patient, key) is None:
+            missing.append(key)
+    if neuro is None:
+        missing.append("neurological_signs")
+    elif neuro_key and neuro_key != "neurological_signs":
+        reasons.append(
+            Reason(
+                "neurological_signs_implied",
+                f"Neurological signs of MESCC are taken as present from {neuro_key}. "
+                f"{rules.neurological_signs.statement}",
+                (surgery_data.patchell.source,),
+                {neuro_key: patient.to_row().get(neuro_key)},
+                PROJECT_DECISION,
+            )
+        )
+    if amb == "paraplegic" and patient.paraplegia_hours is None:
+        missing.append("paraplegia_hours")
+    if prognosis.prognosis_class is None and not prognosis.near_end_of_life:
+        missing.append("survival prognosis (see prognosis)")
+
+    acceptable = patient.preferences.surgery_acceptable if patient.preferences else None
+    consider = criteria_met and not excluded and acceptable is not False
+    review = surgery_data.review_statement
+    if criteria_met and acceptable is False:
+        reasons.insert(
+            0,
+            Reason(
+                "surgery_not_acceptable_to_patient",
+                "Criteria for considering upfront surgery are met, but the patient does not "
+                "accept surgery, so it is kept off the plan; radiotherapy options are listed. "
+                + review.statement,
+                (review.source,),
+                {"preferences.surgery_acceptable": False},
+                review.verification,
+            ),
+        )
+    elif consider:
+        reasons.insert(
+            0,
+            Reason(
+                "consider_upfront_surgery",
+                "Consider a surgical opinion on upfront decompression/stabilisation before "
+                "radiotherapy: "
+                + _indications(escc_indication, sins_consult, amb_candidate, escc_label)
+                + ".",
+                (review.source, "astro_2024"),
+                {},
+                review.verification,
+            ),
+        )
+        astro = next(
+            (g for g in surgery_data.guideline if g.id == "astro_2024_surgery_plus_rt"), None
+        )
+        if astro is not None:
+            reasons.append(
+                Reason(
+                    "astro_surgery_plus_rt",
+                    f"{astro.recommendation}: {astro.text.rstrip('.')} ({astro.strength} "
+                    f"recommendation, {astro.evidence_quality}-quality evidence).",
+                    (astro.source,),
+                    {},
+                    astro.verification,
+                )
+            )
+    elif criteria_met and excluded:
+        reasons.insert(
+            0,
+            Reason(
+                "surgery_criteria_met_but_excluded",
+                "An indication is present ("
+                + _indications(escc_indication, sins_consult, amb_candidate, escc_label)
+                + ") but upfront surgery is not suggested because of "
+                + " and ".join(excluded)
+                + "; a surgical opinion remains the clinician's call.",
+                (review.source,),
+                {},
+                PROJECT_DECISION,
+            ),
+        )
+    else:
+        reasons.insert(
+            0,
+            Reason(
+                "no_surgical_indication_recorded",
+                _no_indication_text(escc_group, sins_consult, escc_label, consult_from),
+                (review.source,),
+                {},
+                PROJECT_DECISION,
+            ),
+        )
+    stab = next((g for g in surgery_data.guideline if g.id == "astro_2024_assess_stability"), None)
+    if stab is not None and sins_reason is None:
+        reasons.append(
+            Reason(
+                "assess_stability_before_rt",
+                f"{stab.recommendation}: {stab.text}",
+                (stab.source,),
+                {},
+                stab.verification,
+            )
+        )
+    results_out = tuple(
+        {
+            "endpoint": f.endpoint,
+            "definition": f.definition,
+            "arms": [a.model_dump(exclude_none=True) for a in f.arms],
+            "p_value": f.p_value,
+            "verification": f.verification,
+        }
+        for f in surgery_data.patchell.results
+    )
+    return Surgery(
+        consider=consider,
+        surgery_acceptable=acceptable,
+        criteria_met=criteria_met,
+        reasons=citer.all(reasons),
+        missing=tuple(dict.fromkeys(missing)),
+        patchell_status=patchell_status,
+        patchell_criteria=criteria,
+        patchell_use=surgery_data.patchell.use,
+        patchell_results=results_out,
+        radiosensitivity=radio_info,
+    )
+
+
+def _lower_first(text: str) -> str:
+    """Lower-case the first letter unless the first word is an acronym (ESCC, NOMS)."""
+    word = text.split(" ", 1)[0]
+    return text if word.isupper() or not text else text[0].lower() + text[1:]
+
+
+def _no_indication_text(
+    escc_group: str | None, sins_consult: bool | None, escc_label: str, consult_from: int | None
+) -> str:
+    if escc_group == "high_grade":
+        return (
+            f"{escc_label[0].upper()}{escc_label[1:]} is present but is not counted as an "
+            "indication for upfront surgery for this patient (see the reasons below)"
+            + (f"; no SINS of {consult_from} or more." if sins_consult is False else ".")
+        )
+    if escc_group is not None and sins_consult is not None:
+        return (
+            f"No indication for upfront surgery is recorded (no {escc_label} of a tumour not "
+            f"classed radiosensitive, no SINS of {consult_from} or more)."
+        )
+    return (
+        "No indication for upfront surgery is recorded so far; the missing inputs below could "
+        "change this."
+    )
+
+
+def _indications(escc: bool, sins: bool | None, amb: bool, escc_label: str) -> str:
+    parts = []
+    if escc:
+        parts.append(f"{escc_label} of a tumour not classed radiosensitive")
+    if sins:
+        parts.append("a SINS band that warrants surgical consultation")
+    if amb:
+        parts.append("a post-RT ambulatory score group named as surgical candidates")
+    return "; ".join(parts)

@@ -1,0 +1,112 @@
+"""Corticosteroids, bone-modifying agents and the decisive-unknown search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mescc.plan import Plan
+
+
+def codes(reasons: Any) -> list[str]:
+    return [r["code"] for r in reasons]
+
+
+def test_steroid_contraindication_is_honoured_with_the_note(
+    plan_of: Callable[..., Plan], example: Callable[[str], dict[str, Any]]
+) -> None:
+    data = dict(
+        example("intermediate_breast"),
+        steroid_contraindication=True,
+        steroid_contraindication_note="active peptic ulcer bleeding",
+    )
+    c = plan_of(data).as_dict()["corticosteroids"]
+    assert c["suggest"] is False
+    assert c["starting_dose"] is None
+    assert c["contraindication_recorded"] is True
+    assert c["contraindication_note"] == "active peptic ulcer bleeding"
+    reason = c["reasons"][0]
+    assert reason["code"] == "steroid_contraindication_recorded"
+    assert "active peptic ulcer bleeding" in reason["text"]
+
+
+def test_haematological_malignancy_follows_nice_1_8_5(plan_of: Callable[..., Plan]) -> None:
+    c = plan_of({"primary_tumor": "lymphoma", "neurological_signs": False}).as_dict()
+    steroids = c["corticosteroids"]
+    assert steroids["suggest"] is True
+    assert "steroids_haematological_malignancy" in codes(steroids["reasons"])
+    assert "haematology MDT" in steroids["reasons"][0]["text"]
+
+
+def test_neurological_signs_implied_by_a_recorded_deficit(plan_of: Callable[..., Plan]) -> None:
+    c = plan_of({"primary_tumor": "breast", "sphincter_dysfunction": True}).as_dict()
+    steroids = c["corticosteroids"]
+    assert steroids["suggest"] is True
+    assert "implied by sphincter_dysfunction" in steroids["reasons"][0]["text"]
+    assert steroids["starting_dose"]["daily_dose_mg"] == 16
+
+
+def test_unknown_neurological_signs_leave_steroids_undetermined(
+    plan_of: Callable[..., Plan],
+) -> None:
+    c = plan_of({"primary_tumor": "breast"}).as_dict()["corticosteroids"]
+    assert c["suggest"] is None
+    assert c["missing"] == ["neurological_signs"]
+
+
+def test_high_dose_evidence_carries_its_toxicity(
+    plan_of: Callable[..., Plan], example: Callable[[str], dict[str, Any]]
+) -> None:
+    c = plan_of(example("intermediate_breast")).as_dict()["corticosteroids"]
+    assert "high_dose_toxicity" in codes(c["reasons"])
+    heimdal = next(h for h in c["high_dose_evidence"] if h["id"] == "heimdal_1992_toxicity")
+    assert heimdal["figures"][0]["arms"][0]["value"] == 0.143
+
+
+def test_bone_agents_with_design_label_and_contraindication(
+    plan_of: Callable[..., Plan], example: Callable[[str], dict[str, Any]]
+) -> None:
+    b = plan_of(example("intermediate_breast")).as_dict()["bone_modifying_agents"]
+    assert b["suggest"] is True
+    zol = next(r for r in b["reasons"] if r["code"] == "zoledronic_acid_matched_pair")
+    assert "matched-pair (non-randomised)" in zol["text"]
+    assert "90%" in zol["text"] and "81%" in zol["text"]
+    rankl = next(r for r in b["reasons"] if r["code"] == "bone_agents_may_improve_local_control")
+    assert "no effect size" in rankl["text"]
+    off = plan_of(dict(example("intermediate_breast"), bone_agent_contraindication=True))
+    b2 = off.as_dict()["bone_modifying_agents"]
+    assert b2["suggest"] is False
+    assert codes(b2["reasons"]) == ["bone_agent_contraindication_recorded"]
+
+
+def test_decisive_unknowns_are_listed_first(plan_of: Callable[..., Plan]) -> None:
+    d = plan_of({"age_years": 67, "primary_tumor": "breast", "ecog": 2, "kps": 60}).as_dict()
+    unknowns = d["decisive_unknowns"]
+    flags = [bool(u["could_change"]) for u in unknowns]
+    assert flags == sorted(flags, reverse=True)
+    by = {u["input"]: u for u in unknowns}
+    assert by["escc_grade"]["could_change"] == ["surgery"]
+    assert "escc_grade = 2, 3" in by["escc_grade"]["detail"]
+    assert "recommended_regimen" in by["extraskeletal_metastases"]["could_change"]
+    sins = next(u for u in unknowns if u["instrument"] == "sins_2010")
+    assert sins["could_change"] == ["surgery"]
+    assert by["sins_pain"]["could_change"] == []  # alone it cannot complete SINS
+    assert d["decisive_unknowns_scope"]
+
+
+def test_complete_record_has_no_decisive_unknowns(
+    plan_of: Callable[..., Plan], example: Callable[[str], dict[str, Any]]
+) -> None:
+    d = plan_of(example("radioresistant_unstable")).as_dict()
+    assert not [u for u in d["decisive_unknowns"] if u["could_change"]]
+
+
+def test_paraplegia_hours_is_decisive_when_paraplegic(
+    plan_of: Callable[..., Plan], example: Callable[[str], dict[str, Any]]
+) -> None:
+    data = dict(example("intermediate_breast"), escc_grade="3", ambulatory_status="paraplegic")
+    d = plan_of(data).as_dict()
+    assert "paraplegia_hours" in d["surgery"]["missing"]
+    by = {u["input"]: u for u in d["decisive_unknowns"]}
+    assert by["paraplegia_hours"]["could_change"] == ["surgery"]
+    assert "48.5" in by["paraplegia_hours"]["detail"]

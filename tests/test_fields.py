@@ -1,0 +1,282 @@
+"""The field table (``mescc.fields.FIELDS``): one place where every allowed range is written.
+
+The contract's types and ranges are restated here by hand, so a slip in the table (a wrong
+bound, a missing enum value) fails a test instead of silently changing what is accepted.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from typing import Any
+
+import pytest
+
+from mescc.fields import (
+    COURSE_FIELDS,
+    FIELD_BY_KEY,
+    FIELDS,
+    NESTED_KEYS,
+    PREFERENCE_FIELDS,
+    SINS_PARTS,
+    TOP_LEVEL_KEYS,
+    FieldSpec,
+    check_object,
+    check_value,
+    describe_value,
+    sins_spec,
+    unknown_key_problem,
+)
+from mescc.patient import Patient, Sins
+
+TUMORS = (
+    "breast", "prostate", "lung_nsclc", "lung_sclc", "myeloma", "lymphoma", "renal", "colon",
+    "rectum", "bladder", "esophagus", "stomach", "pancreas", "liver", "gallbladder", "thyroid",
+    "uterus", "carcinoid", "melanoma", "osteosarcoma", "sarcoma_other", "head_neck",
+    "unknown_primary", "other",
+)  # fmt: skip
+
+#: The contract table, restated: key -> (kind, minimum, maximum, step, enum values).
+CONTRACT: dict[str, tuple[str, float | None, float | None, int | None, tuple[str, ...] | None]] = {
+    "id": ("text", None, None, None, None),
+    "age_years": ("int", 18, 120, None, None),
+    "sex": ("enum", None, None, None, ("female", "male", "other")),
+    "primary_tumor": ("enum", None, None, None, TUMORS),
+    "months_from_cancer_diagnosis": ("number", 0, None, None, None),
+    "other_bone_metastases": ("bool", None, None, None, None),
+    "visceral_metastases": ("bool", None, None, None, None),
+    "ambulatory_status": (
+        "enum", None, None, None,
+        ("ambulatory_without_aid", "ambulatory_with_aid", "not_ambulatory", "paraplegic"),
+    ),
+    "motor_deficit_days": ("number", 0, None, None, None),
+    "ecog": ("int", 0, 4, None, None),
+    "kps": ("int", 0, 100, 10, None),
+    "involved_vertebrae": ("int", 1, None, None, None),
+    "sensory_deficits": ("bool", None, None, None, None),
+    "sphincter_dysfunction": ("bool", None, None, None, None),
+    "escc_grade": ("enum", None, None, None, ("0", "1a", "1b", "1c", "2", "3")),
+    "sins_location": ("enum", None, None, None, ("junctional", "mobile", "semirigid", "rigid")),
+    "sins_pain": (
+        "enum", None, None, None, ("mechanical", "occasional_non_mechanical", "pain_free"),
+    ),
+    "sins_bone_lesion": ("enum", None, None, None, ("lytic", "mixed", "blastic")),
+    "sins_alignment": (
+        "enum", None, None, None, ("subluxation_translation", "de_novo_deformity", "normal"),
+    ),
+    "sins_collapse": (
+        "enum", None, None, None, ("over_50", "under_50", "none_over_50_involved", "none"),
+    ),
+    "sins_posterolateral": ("enum", None, None, None, ("bilateral", "unilateral", "none")),
+    "frankel_grade": ("enum", None, None, None, ("A", "B", "C", "D", "E")),
+    "extraspinal_bone_metastases": ("int", 0, None, None, None),
+    "vertebral_body_metastases": ("int", 1, None, None, None),
+    "visceral_metastases_resectable": ("bool", None, None, None, None),
+    "extraskeletal_metastases": ("bool", None, None, None, None),
+    "hepatic_metastases": ("bool", None, None, None, None),
+    "prior_palliative_chemotherapy_courses": ("int", 0, None, None, None),
+    "hospitalized_last_3_months": ("bool", None, None, None, None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("key", sorted(CONTRACT))
+def test_field_spec_matches_the_contract(key: str) -> None:
+    kind, lo, hi, step, values = CONTRACT[key]
+    spec = FIELD_BY_KEY[key]
+    assert spec.source == "contract"
+    assert (spec.kind, spec.minimum, spec.maximum, spec.step) == (kind, lo, hi, step)
+    assert spec.values == values
+
+
+def test_contract_keys_come_first_in_contract_order() -> None:
+    contract_rows = [f.key for f in FIELDS if f.source == "contract"]
+    assert contract_rows == list(CONTRACT)
+    assert [f.key for f in FIELDS[: len(CONTRACT)]] == list(CONTRACT)
+
+
+def test_keys_are_unique_and_indexed() -> None:
+    keys = [f.key for f in FIELDS]
+    assert len(keys) == len(set(keys))
+    assert {f.key: f for f in FIELDS} == FIELD_BY_KEY
+
+
+def test_added_keys_name_their_source() -> None:
+    for f in FIELDS:
+        if f.key not in CONTRACT:
+            assert f.source != "contract", f"{f.key} is not in the contract; name its source"
+            assert f.description
+
+
+def test_sins_parts_are_the_flattened_columns() -> None:
+    assert [f"sins_{p}" for p in SINS_PARTS] == [f.key for f in FIELDS if f.key.startswith("sins_")]
+    for part in SINS_PARTS:
+        assert sins_spec(part) is FIELD_BY_KEY[f"sins_{part}"]
+
+
+def test_top_level_keys_are_the_patient_model_fields() -> None:
+    assert set(TOP_LEVEL_KEYS) == set(Patient.model_fields)
+    assert not any(k.startswith("sins_") for k in TOP_LEVEL_KEYS)
+    assert set(NESTED_KEYS) <= set(TOP_LEVEL_KEYS)
+
+
+def test_nothing_in_the_patient_model_has_a_default_value() -> None:
+    for name, info in Patient.model_fields.items():
+        assert info.default is None, f"{name} defaults to {info.default!r}"
+    for name, info in Sins.model_fields.items():
+        assert info.default is None, f"sins.{name} defaults to {info.default!r}"
+
+
+@pytest.mark.parametrize("part", SINS_PARTS)
+def test_sins_model_values_equal_the_field_table(part: str) -> None:
+    annotation = Sins.model_fields[part].annotation
+    literal = next(a for a in typing.get_args(annotation) if a is not type(None))
+    assert tuple(typing.get_args(literal)) == sins_spec(part).values
+
+
+@pytest.mark.parametrize("spec", [f for f in FIELDS if f.kind == "enum"], ids=lambda f: f.key)
+def test_every_enum_value_is_accepted_by_the_patient_model(spec: FieldSpec) -> None:
+    assert spec.values is not None
+    for value in spec.values:
+        if spec.key.startswith("sins_"):
+            data: dict[str, Any] = {"sins": {spec.key.removeprefix("sins_"): value}}
+        else:
+            data = {spec.key: value}
+        assert Patient.from_data(data).to_row()[spec.key] == value
+
+
+@pytest.mark.parametrize(
+    ("key", "allowed"),
+    [
+        ("kps", "0-100 in steps of 10"),
+        ("ecog", "integer 0-4"),
+        ("age_years", "integer 18-120"),
+        ("involved_vertebrae", "integer >= 1"),
+        ("months_from_cancer_diagnosis", "number >= 0"),
+        ("visceral_metastases", "true or false"),
+        ("sex", "one of female, male, other"),
+        ("id", "text"),
+    ],
+)
+def test_allowed_text(key: str, allowed: str) -> None:
+    assert FIELD_BY_KEY[key].allowed == allowed
+
+
+def test_course_and_preference_specs() -> None:
+    course = {f.key: f for f in COURSE_FIELDS}
+    assert course["fractions"].allowed == "integer 1-100"
+    assert course["dose_per_fraction_gy"].allowed == "number 0.1-30"
+    assert course["dose_per_fraction_gy"].unit == "Gy"
+    assert course["months_before"].allowed == "number >= 0"
+    prefs = {f.key: f for f in PREFERENCE_FIELDS}
+    assert prefs["priority"].values == ("balanced", "fewest_visits", "durable_local_control")
+    assert prefs["surgery_acceptable"].kind == "bool"
+
+
+def test_units_are_in_the_names() -> None:
+    assert FIELD_BY_KEY["months_from_cancer_diagnosis"].unit == "months"
+    assert FIELD_BY_KEY["motor_deficit_days"].unit == "days"
+    assert FIELD_BY_KEY["age_years"].unit == "years"
+
+
+@pytest.mark.parametrize(
+    ("key", "domain"),
+    [
+        ("kps", tuple(range(0, 101, 10))),
+        ("ecog", (0, 1, 2, 3, 4)),
+        ("age_years", tuple(range(18, 121))),
+        ("visceral_metastases", (False, True)),
+        ("escc_grade", ("0", "1a", "1b", "1c", "2", "3")),
+        ("months_from_cancer_diagnosis", None),
+        ("extraspinal_bone_metastases", None),
+        ("id", None),
+    ],
+)
+def test_domain(key: str, domain: tuple[Any, ...] | None) -> None:
+    assert FIELD_BY_KEY[key].domain() == domain
+
+
+def test_check_value_none_is_unknown_for_every_key() -> None:
+    for spec in FIELDS:
+        assert check_value(spec.key, None, spec) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "clean"),
+    [
+        ("kps", 70.0, 70),
+        ("kps", 0, 0),
+        ("kps", 100, 100),
+        ("ecog", 4, 4),
+        ("age_years", 18, 18),
+        ("age_years", 120, 120),
+        ("months_from_cancer_diagnosis", 0, 0),
+        ("months_from_cancer_diagnosis", 15.5, 15.5),
+        ("escc_grade", 2, "2"),
+        ("escc_grade", "1c", "1c"),
+        ("visceral_metastases", False, False),
+        ("id", "abc", "abc"),
+    ],
+)
+def test_check_value_accepts_allowed_values(key: str, value: Any, clean: Any) -> None:
+    ok, problem = check_value(key, value, FIELD_BY_KEY[key])
+    assert problem is None
+    assert ok == clean and type(ok) is type(clean)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "what"),
+    [
+        ("kps", 75, "is not allowed"),
+        ("kps", 101, "is out of range"),
+        ("kps", 69.9, "is not an integer"),
+        ("kps", False, "is not an integer"),
+        ("ecog", math.nan, "is not a finite number"),
+        ("months_from_cancer_diagnosis", True, "is not a number"),
+        ("months_from_cancer_diagnosis", -0.01, "is out of range"),
+        ("months_from_cancer_diagnosis", -math.inf, "is not a finite number"),
+        ("visceral_metastases", "false", "is not a boolean"),
+        ("visceral_metastases", 0, "is not a boolean"),
+        ("escc_grade", True, "is not an allowed value"),
+        ("escc_grade", ["2"], "is not an allowed value"),
+        ("id", 1, "is not text"),
+    ],
+)
+def test_check_value_refuses_never_rounds(key: str, value: Any, what: str) -> None:
+    spec = FIELD_BY_KEY[key]
+    ok, problem = check_value(key, value, spec)
+    assert ok is None
+    assert problem is not None
+    assert problem.field == key
+    assert problem.value is value or (isinstance(value, float) and math.isnan(value))
+    assert problem.allowed == spec.allowed
+    assert problem.message == f"{key}: {describe_value(value)} {what}; allowed: {spec.allowed}"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(True, "true"), (False, "false"), ("x", '"x"'), (None, "null"), (3.0, "3"), (1.5, "1.5"),
+     (75, "75"), ([1], "[1]")],
+)  # fmt: skip
+def test_describe_value_shows_the_value_as_given(value: Any, shown: str) -> None:
+    assert describe_value(value) == shown
+
+
+def test_unknown_key_problem() -> None:
+    p = unknown_key_problem("sins.pian", ["location", "pain"])
+    assert p.message == 'sins.pian: unknown key; did you mean "pain"?'
+    assert p.field == "sins.pian"
+    far = unknown_key_problem("zzz", ["location", "pain"])
+    assert far.message == "zzz: unknown key; see `mescc instruments` for the keys"
+
+
+def test_check_object_lists_every_problem_and_keeps_good_values() -> None:
+    problems: list[Any] = []
+    clean = check_object(
+        "preferences",
+        {"priority": "balanced", "surgery_acceptable": "no", "extra": 1},
+        PREFERENCE_FIELDS,
+        problems,
+    )
+    assert clean == {"priority": "balanced"}
+    assert [p.field for p in problems] == ["preferences.surgery_acceptable", "preferences.extra"]
+    assert check_object("preferences", None, PREFERENCE_FIELDS, problems) is None
