@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -208,3 +209,100 @@ def test_population_input_unknown_gives_the_same_status_on_both_paths(frame_of: 
     for i, r in enumerate(single):
         row = rows(table.row(i, named=True), ["toy_elderly_2000"])["toy_elderly_2000"]
         assert row == (r.status, r.points, r.group), f"patient {patients[i]}: table {row}"
+
+
+# Synthetic item shapes (not real instruments; numbers mean nothing) that the loader accepts
+# and a site overlay may use: both drivers must agree on them too.
+SHAPE_HEAD = """\
+id: toy_shape_2000
+name: Toy shape
+kind: score
+outcome: survival
+outcome_text: "Toy"
+direction: higher_is_better
+reference: "synthetic test fixture"
+citation: {text: "Author A. Toy. J Example 2000;1:1-10.", doi: "10.0000/example.1", locator: "T1"}
+verification: secondary
+verification_note: "synthetic test fixture"
+"""
+SHAPES: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "boolean-not-in": (
+        """\
+total_range: [0, 1]
+items:
+  - factor: v
+    label: v
+    inputs: [visceral_metastases]
+    categories:
+      - {label: "no", when: {visceral_metastases: {not_in: [true]}}, points: 1}
+      - {label: "yes", when: {visceral_metastases: {not_in: [false]}}, points: 0}
+groups:
+  - {label: "0-1", range: [0, 1], category: x}
+""",
+        [{"visceral_metastases": True}, {"visceral_metastases": False}, {}],
+    ),
+    "two-enum-inputs": (
+        """\
+total_range: [0, 2]
+items:
+  - factor: t
+    label: t
+    inputs: [primary_tumor, sex]
+    categories:
+      - {label: "bf", when: {primary_tumor: {in: [breast]}, sex: {in: [female]}}, points: 2}
+      - {label: "bo", when: {primary_tumor: {in: [breast]}, sex: {not_in: [female]}}, points: 1}
+      - {label: "o", when: {primary_tumor: {not_in: [breast]}}, points: 0}
+groups:
+  - {label: "0-2", range: [0, 2], category: x}
+""",
+        [{"primary_tumor": "breast", "sex": "male"}, {"primary_tumor": "lung_nsclc"},
+         {"primary_tumor": "breast"}],
+    ),
+    "in-on-a-number": (
+        """\
+total_range: [0, 1]
+items:
+  - factor: m
+    label: m
+    inputs: [months_from_cancer_diagnosis]
+    categories:
+      - {label: "at diagnosis", when: {months_from_cancer_diagnosis: {in: [0]}}, points: 0}
+      - {label: "later", when: {months_from_cancer_diagnosis: {gt: 0}}, points: 1}
+groups:
+  - {label: "0-1", range: [0, 1], category: x}
+""",
+        [{"months_from_cancer_diagnosis": 0}, {"months_from_cancer_diagnosis": 0.5}],
+    ),
+    "conversion-in-a-two-input-item": (
+        """\
+total_range: [0, 3]
+items:
+  - factor: pk
+    label: pk
+    inputs: [kps, visceral_metastases]
+    convert: {kps: ecog}
+    categories:
+      - {label: "good, none", when: {kps: {ge: 80}, visceral_metastases: {in: [false]}}, points: 3}
+      - {label: "good, some", when: {kps: {ge: 80}, visceral_metastases: {in: [true]}}, points: 2}
+      - {label: "poor", when: {kps: {le: 70}}, points: 0}
+groups:
+  - {label: "0-1", range: [0, 1], category: x}
+  - {label: "2-3", range: [2, 3], category: y}
+""",
+        [{"ecog": 0, "visceral_metastases": False}, {"ecog": 0, "visceral_metastases": True},
+         {"ecog": 3, "visceral_metastases": True}, {"kps": 90, "visceral_metastases": True}],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_synthetic_item_shapes_agree(frame_of: Any, shape: str) -> None:
+    from mescc.kb.loader import build_kb
+
+    body, patients = SHAPES[shape]
+    kb = build_kb([("instruments/toy_shape_2000.yaml", SHAPE_HEAD + body)])
+    table = assess_table(frame_of(patients), kb)
+    for i, patient in enumerate(patients):
+        r = assess_instruments(patient, kb).instruments["toy_shape_2000"]
+        row = pick_instrument_columns(table.row(i, named=True), ["toy_shape_2000"])
+        assert row["toy_shape_2000"] == (r.status, r.points, r.group), f"{shape}: {patient}"

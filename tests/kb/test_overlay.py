@@ -585,3 +585,19 @@ def test_cli_assess_with_a_broken_overlay_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("knowledge base: ")
     assert "A4: maximum total 47, published 45" in result.stderr
+
+
+def test_cli_global_overlay_option_and_environment(tmp_path: Path) -> None:
+    write(tmp_path / "site", synthetic_table())
+    folder = str(tmp_path / "site")
+    for args, env in (
+        (["--kb-overlay", folder, "instruments", "--format", "json"], {}),
+        (["instruments", "--format", "json"], {"MESCC_KB_OVERLAY": folder}),
+    ):
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 0, result.stderr
+        row = next(r for r in json.loads(result.stdout) if r["id"] == ID)
+        assert row["verification"] == "site-supplied"
+        assert row["computable"] is True
+        assert row["site"]["verified_by"] == SITE["verified_by"]
+        assert row["site"]["verified_on"] == SITE["verified_on"]

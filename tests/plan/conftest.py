@@ -2,7 +2,7 @@
 
 * ``plan_of(data, **kw)``: the plan (``Plan``) of a raw patient mapping, through ``assess``;
 * ``example(name)``: the raw patient mapping of ``examples/<name>.yaml``;
-* ``views(**groups)``: synthetic instrument results for rule-level tests.
+* ``kb``, ``evidence``, ``rules``, ``citer``: the packaged knowledge base and plan data.
 """
 
 from __future__ import annotations
@@ -63,8 +63,3 @@ def plan_of(kb: KnowledgeBase) -> Callable[..., Plan]:
         return plan
 
     return build
-
-
-def codes(reasons: Any) -> list[str]:
-    """The codes of a list of reason dicts."""
-    return [r["code"] for r in reasons]

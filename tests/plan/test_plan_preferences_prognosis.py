@@ -129,7 +129,9 @@ def test_no_classification_means_no_ranking_claim(
     assert d["ranking_claim"] is False
     assert d["recommended_regimen"] is None
     listed = [o for o in d["radiotherapy"] if o["supported"]]
-    assert [o["regimen_id"] for o in listed] == list(evidence.ranking_for("unknown").order["balanced"])
+    assert [o["regimen_id"] for o in listed] == list(
+        evidence.ranking_for("unknown").order["balanced"]
+    )
     for o in listed:
         assert codes(o["rationale"]) == ["no_ranking_claim"]
     reason = next(r for r in d["prognosis"]["reasons"] if r["code"] == "prognosis_not_classified")

@@ -13,7 +13,7 @@ from mescc.assessment import assess, assess_table
 from mescc.fields import FIELD_BY_KEY
 from mescc.kb.loader import KnowledgeBase
 from mescc.patient import Patient
-from mescc.plan import recommended_regimens_for_table
+from mescc.plan import build_plan, recommended_regimens_for_table
 from mescc.plan.table import regimen_columns
 
 EXAMPLES = (
@@ -79,14 +79,25 @@ def _plan_labels(
 ) -> list[str | None]:
     out = []
     for p in patients:
-        plan = assess(dict(p), kb, **kw).plan
-        assert plan is not None
+        assessment = assess(dict(p), kb, with_plan=False)
+        # The decisive-unknown search does not change the recommended regimen; skip it here.
+        plan = build_plan(assessment, kb, decisive_unknowns=False, **kw)
         out.append(plan.recommended_regimen)
     return out
 
 
 def _strip(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in ("prior_radiotherapy", "preferences")}
+
+
+def test_build_plan_agrees_with_assess(
+    kb: KnowledgeBase, example: Callable[[str], dict[str, Any]]
+) -> None:
+    for name in EXAMPLES:
+        full = assess(example(name), kb).plan
+        quick = build_plan(assess(example(name), kb, with_plan=False), kb, decisive_unknowns=False)
+        assert full is not None
+        assert full.recommended_regimen == quick.recommended_regimen
 
 
 def test_examples_equal_build_plan(

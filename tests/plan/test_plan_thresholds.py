@@ -262,9 +262,7 @@ def test_nieder_per_course_bed(
     assert r.check_for("1x8").status.startswith(status)
 
 
-def test_lumbar_uses_alpha_beta_4_and_unknown_level_2(
-    evidence: Evidence, rules: PlanRules
-) -> None:
+def test_lumbar_uses_alpha_beta_4_and_unknown_level_2(evidence: Evidence, rules: PlanRules) -> None:
     course = {"fractions": 5, "dose_per_fraction_gy": 4, "months_before": 12}
     lumbar = assess_reirradiation(_patient(course, level="lumbar"), evidence, rules)
     unknown = assess_reirradiation(_patient(course, level=None), evidence, rules)

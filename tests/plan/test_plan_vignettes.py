@@ -11,7 +11,6 @@ from mescc.kb.evidence import Evidence
 from mescc.plan import Plan
 
 
-
 def codes(reasons: Any) -> list[str]:
     return [r["code"] for r in reasons]
 

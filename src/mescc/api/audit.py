@@ -122,7 +122,8 @@ def record_assessment(
     )
     session.add(row)
     session.commit()
-    return _stored(row)
+    # What was stored, without parsing the text back: the same JSON values.
+    return _stored(row, inputs=json.loads(row.inputs_json), document=dict(document))
 
 
 def get_assessment(session: Session, assessment_id: int) -> StoredAssessment | None:
@@ -161,7 +162,12 @@ def distinct_values(session: Session) -> dict[str, list[str]]:
     return {"users": sorted(users), "regimens": sorted(r for r in regimens if r)}
 
 
-def _stored(row: AssessmentRecord) -> StoredAssessment:
+def _stored(
+    row: AssessmentRecord,
+    *,
+    inputs: dict[str, Any] | None = None,
+    document: dict[str, Any] | None = None,
+) -> StoredAssessment:
     return StoredAssessment(
         id=row.id,
         created_at=row.created_at,
@@ -171,8 +177,8 @@ def _stored(row: AssessmentRecord) -> StoredAssessment:
         knowledge_base_version=row.knowledge_base_version,
         software_version=row.software_version,
         allow_unverified=row.allow_unverified,
-        inputs=json.loads(row.inputs_json),
-        document=json.loads(row.document_json),
+        inputs=inputs if inputs is not None else json.loads(row.inputs_json),
+        document=document if document is not None else json.loads(row.document_json),
         document_sha256=row.document_sha256,
     )
 

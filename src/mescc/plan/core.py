@@ -120,6 +120,18 @@ def build_core(
     steroids = assess_corticosteroids(patient, evidence, rules, citer)
     bone = assess_bone_modifying_agents(patient, evidence, citer)
     warnings: list[str] = [*prognosis.warnings, *ranking.warnings]
+    if surgery.consider:
+        study = evidence.regimen(rules.patchell.study_regimen).label
+        warnings.append(
+            "Upfront surgery is to be considered: if it is done, the radiotherapy options above "
+            f"apply to postoperative radiotherapy (both Patchell 2005 arms received {study})"
+            + (
+                f"; for this histology NOMS suggests: {surgery.radiosensitivity['recommendation']}"
+                if surgery.radiosensitivity and surgery.radiosensitivity.get("recommendation")
+                else ""
+            )
+            + "."
+        )
     if allow_unverified:
         warnings.append(
             "Unverified instruments were allowed to decide (--allow-unverified); any result "

@@ -448,7 +448,7 @@ def assess_surgery(
     operable = by_id.get("medically_operable")
     excluded: list[str] = []
     if survival is not None and survival.status == "not_met":
-        excluded.append("expected survival")
+        excluded.append("the expected survival")
         reasons.append(
             Reason(
                 "expected_survival_below_patchell",
@@ -461,7 +461,7 @@ def assess_surgery(
             )
         )
     if operable is not None and operable.status == "not_met":
-        excluded.append("medically operable")
+        excluded.append("medical inoperability")
         reasons.append(
             Reason(
                 "not_medically_operable",
@@ -494,6 +494,26 @@ def assess_surgery(
             )
     if amb is None:
         missing.append("ambulatory_status")
+    tempo = next(
+        (
+            f
+            for f in evidence.timing.motor_deficit_findings
+            if f.id == "rades_2002_motor_deficit_time"
+        ),
+        None,
+    )
+    if patient.motor_deficit_days is not None and tempo is not None:
+        reasons.append(
+            Reason(
+                "motor_deficit_tempo",
+                f"Motor deficits developed over {patient.motor_deficit_days:g} days; the tempo "
+                "predicts the response to radiotherapy alone: "
+                f"{' '.join(tempo.statement.split())}",
+                (tempo.source,),
+                {"motor_deficit_days": patient.motor_deficit_days},
+                tempo.verification,
+            )
+        )
     ps = patient.ecog if patient.ecog is not None else patient.kps
     if ps is not None:
         scale = "ECOG" if patient.ecog is not None else "KPS"

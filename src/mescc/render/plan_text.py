@@ -170,7 +170,10 @@ def alternatives_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
     if not rest:
         return []
     lines: list[RenderableType] = []
+    trials = [o for o in rest if o.get("trial_regimen") and not o["supported"]]
     for o in rest:
+        if o in trials:
+            continue
         why = _why(o)
         status = "[green]supported[/green]" if o["supported"] else "[red]not supported[/red]"
         if o.get("trial_regimen"):
@@ -182,8 +185,29 @@ def alternatives_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
         )
         if why is not None:
             lines.append(reason_line(why, bullet="   "))
+    if trials:
+        keys: list[str] = []
+        for o in trials:
+            why = _why(o)
+            keys += [k for k in (why or {}).get("evidence", ()) if k not in keys]
+        lines.append(
+            Text.from_markup(
+                "  [bold]Trial regimens[/bold] (not supported outside a trial or site protocol; "
+                "reasons in the JSON output): "
+                + escape(", ".join(o["regimen"] for o in trials))
+                + _keys(keys)
+            )
+        )
     title = "Alternatives" if plan["recommended_regimen"] else "Options"
     return [Panel(Group(*lines), title=title, title_align="left")]
+
+
+def _criterion_status(criterion: Mapping[str, Any]) -> str:
+    """An inclusion criterion is met / not met; an exclusion is absent / present."""
+    status = str(criterion["status"])
+    if criterion.get("kind") == "exclusion":
+        return {"met": "absent", "not_met": "present"}.get(status, status.replace("_", " "))
+    return status.replace("_", " ")
 
 
 def surgery_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
@@ -202,7 +226,7 @@ def surgery_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
     pe = s.get("patchell_eligibility") or {}
     if pe:
         crit = ", ".join(
-            f"{c['id'].replace('_', ' ')}: {c['status'].replace('_', ' ')}"
+            f"{c['id'].replace('_', ' ')}: {_criterion_status(c)}"
             for c in pe.get("criteria", ())
             if c["status"] != "not_recorded"
         )
