@@ -68,10 +68,8 @@ def assess(
     a = assess_instruments(patient, kb)
     if not with_plan:
         return a
-    try:
-        from mescc.plan import build_plan
-    except ImportError:  # TEMPORARY while the plan lands
-        return a
+    from mescc.plan import build_plan
+
     plan = build_plan(a, kb, allow_unverified=allow_unverified)
     return Assessment(
         patient=a.patient,

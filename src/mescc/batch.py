@@ -214,8 +214,9 @@ def validate_frame(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
                     )
                 )
             )
-    raw_errors = raw.select(_join(errors).alias("a"))["a"]
-    cross_errors = typed.select(_join(cross).alias("b"))["b"]
+    nulls = pl.Series([None] * raw.height, dtype=pl.String)
+    raw_errors = raw.select(_join(errors).alias("a"))["a"] if errors else nulls
+    cross_errors = typed.select(_join(cross).alias("b"))["b"] if cross else nulls
     both = pl.DataFrame({"a": raw_errors, "b": cross_errors}).select(
         _join([pl.col("a"), pl.col("b")]).alias("input_error")
     )["input_error"]
@@ -245,10 +246,8 @@ def score_frame(raw: pl.DataFrame, kb: KnowledgeBase) -> pl.DataFrame:
 def _recommended(frame: pl.DataFrame, kb: KnowledgeBase) -> pl.Series:
     import polars as pl
 
-    try:
-        from mescc.plan import recommended_regimens_for_table
-    except ImportError:  # plan module not installed in this build
-        return pl.Series("recommended_regimen", [None] * frame.height, dtype=pl.String)
+    from mescc.plan import recommended_regimens_for_table
+
     series: pl.Series = recommended_regimens_for_table(frame, kb)
     return series
 
@@ -322,7 +321,7 @@ def run_batch(
             n_bad = int(errs.is_not_null().sum())
             if n_bad:
                 ids = out["id"] if "id" in out.columns else None
-                for i in errs.arg_true().head(max(0, 20 - len(summary.examples))).to_list():
+                for i in errs.is_not_null().arg_true().head(max(0, 20 - len(summary.examples))).to_list():
                     label = f" (id {ids[i]})" if ids is not None and ids[i] is not None else ""
                     summary.examples.append(f"row {offset + i + 1}{label}: {errs[i]}")
                 if strict:

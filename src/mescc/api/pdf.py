@@ -18,6 +18,7 @@ def report_html(templates: Jinja2Templates, record: StoredAssessment) -> str:
         record=record,
         chart=regimen_chart(options),
         generated_at=datetime.now(UTC),
+        compact=True,  # the printout: ids for the basis, a reference list, folds summarised
     )
 
 

@@ -56,6 +56,66 @@ def _by_status(instruments: Any) -> list[tuple[str, Any]]:
     return sorted(items, key=rank)
 
 
+def _references(document: Any) -> list[tuple[str, str]]:
+    """(id, citation) pairs found anywhere in a document, in order of first appearance.
+
+    Pairs come from reasons that carry parallel ``evidence`` (ids) and ``citation`` (texts)
+    lists, and from objects with a ``source`` or ``id`` next to a ``citation`` text.
+    """
+    found: dict[str, str] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            evidence, citation = value.get("evidence"), value.get("citation")
+            if (
+                isinstance(evidence, list)
+                and isinstance(citation, list)
+                and len(evidence) == len(citation)
+            ):
+                for rid, text in zip(evidence, citation, strict=True):
+                    if isinstance(rid, str) and isinstance(text, str):
+                        found.setdefault(rid, text)
+            elif isinstance(citation, str):
+                rid = value.get("source") or value.get("id")
+                if isinstance(rid, str):
+                    found.setdefault(rid, citation)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(document)
+    return list(found.items())
+
+
+def _is_records(value: Any) -> bool:
+    """A non-empty list of flat mappings (scalars or lists of scalars): printable as a table."""
+    if not isinstance(value, list | tuple) or not value:
+        return False
+    for row in value:
+        if not isinstance(row, Mapping):
+            return False
+        for item in row.values():
+            if isinstance(item, Mapping):
+                return False
+            if isinstance(item, list | tuple) and any(
+                isinstance(x, Mapping | list | tuple) for x in item
+            ):
+                return False
+    return True
+
+
+def _record_columns(rows: Any) -> list[str]:
+    """Columns of a records table: keys with a value in some row; citations go to References."""
+    columns: list[str] = []
+    for row in rows:
+        for key, item in row.items():
+            if key not in columns and key != "citation" and item not in (None, [], ""):
+                columns.append(key)
+    return columns
+
+
 def create_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
@@ -68,8 +128,11 @@ def create_templates() -> Jinja2Templates:
         omit=_omit,
         split_fields=_split_fields,
         by_status=_by_status,
+        references=_references,
+        record_columns=_record_columns,
     )
     env.tests["listlike"] = presentation.is_sequence
+    env.tests["records"] = _is_records
     env.globals.update(
         banner=presentation.EMERGENCY_BANNER,
         intended_use=presentation.INTENDED_USE,

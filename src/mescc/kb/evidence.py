@@ -120,7 +120,7 @@ PRIORITIES: tuple[Priority, ...] = ("balanced", "fewest_visits", "durable_local_
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
-_M = ConfigDict(extra="forbid", frozen=True)
+_M = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 # A stated count (events / n) and the rounded percentage it was printed as may differ by
 # rounding of the published percentage (e.g. 115/166 = 69.28% printed as 69.3%).
@@ -1102,21 +1102,31 @@ def _line_of(root: yaml.Node | None, path: _Loc) -> int | None:
     return line
 
 
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _Document:
     """One file's text, composed node tree and name, for located error messages."""
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
+        self._root: yaml.Node | None = None
         try:
-            self.root: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.safe_load(text)
+            self.data: Any = yaml.load(text, Loader=_FAST_LOADER)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
             raise DefinitionError(name, "", f"invalid YAML: {exc}", line) from None
         if not isinstance(self.data, dict):
             raise DefinitionError(name, "", "the document must be a mapping", 1)
+
+    @property
+    def root(self) -> yaml.Node | None:
+        """The composed node tree, built only when an error needs a line number."""
+        if self._root is None:
+            self._root = yaml.compose(self.text, Loader=yaml.SafeLoader)
+        return self._root
 
     def error(self, path: _Loc, message: str) -> DefinitionError:
         return DefinitionError(self.name, _format_path(path), message, _line_of(self.root, path))
@@ -1355,4 +1365,8 @@ def load_evidence() -> Evidence:
     mescc.errors.DefinitionError
         (a ``ValueError``) naming the file, line and path of the first problem found.
     """
-    return parse_evidence(read_evidence_texts())
+    from mescc.kb.cache import cached
+
+    texts = read_evidence_texts()
+    return cached("evidence", [t for kv in sorted(texts.items()) for t in kv],
+                  lambda: parse_evidence(texts))

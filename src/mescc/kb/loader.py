@@ -86,6 +86,34 @@ def _line_map(text: str) -> dict[tuple[Any, ...], int]:
     return lines
 
 
+FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LazyLines(Mapping[tuple[Any, ...], int]):
+    """The line map of a document, composed only when an error needs a line number."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._map: dict[tuple[Any, ...], int] | None = None
+
+    def _get(self) -> dict[tuple[Any, ...], int]:
+        if self._map is None:
+            self._map = _line_map(self._text)
+        return self._map
+
+    def __getitem__(self, key: tuple[Any, ...]) -> int:
+        return self._get()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._get()
+
+
 def _path_text(path: Sequence[Any]) -> str:
     out = ""
     for p in path:
@@ -105,12 +133,12 @@ def _line_of(lines: Mapping[tuple[Any, ...], int], path: Sequence[Any]) -> int |
 def parse_instrument(text: str, file: str) -> Instrument:
     """Parse and validate one definition file's text; raise ``DefinitionError`` if malformed."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=FAST_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise DefinitionError(file, "", f"not valid YAML: {exc}", line) from None
-    lines = _line_map(text)
+    lines = _LazyLines(text)
     if not isinstance(data, dict):
         raise DefinitionError(file, "", "a definition file must be a mapping", 1)
     try:
@@ -256,7 +284,7 @@ def achievable_totals(inst: Instrument) -> set[int]:
 
 def check_instrument(inst: Instrument, file: str, text: str | None = None) -> None:
     """Prove coverage and range facts of one instrument; raise ``DefinitionError`` if false."""
-    lines = _line_map(text) if text else {}
+    lines: Mapping[tuple[Any, ...], int] = _LazyLines(text) if text else {}
     if inst.is_skeleton:
         return
     for i, item in enumerate(inst.items):
@@ -316,7 +344,7 @@ def _instrument_files() -> list[tuple[str, str]]:
 
 def _read_conversions() -> tuple[dict[int, tuple[int, ...]], str, str]:
     text = resources.files("mescc.kb").joinpath("evidence", "conversions.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=FAST_LOADER)
     mapping = {int(k): tuple(int(x) for x in v) for k, v in data["ecog_to_kps"].items()}
     cit = data.get("citation")
     ident = ""
@@ -397,8 +425,14 @@ def build_kb(
 
 @lru_cache(maxsize=8)
 def _load(overlay_dir: str | None) -> KnowledgeBase:
+    from mescc.kb.cache import cached
+
     overlay = load_overlay_files(overlay_dir) if overlay_dir else []
-    return build_kb(_instrument_files(), overlay, overlay_dir)
+    files = _instrument_files()
+    conversions = resources.files("mescc.kb").joinpath("evidence", "conversions.yaml")
+    parts = [t for pair in (*files, *overlay) for t in pair]
+    parts += [conversions.read_text("utf-8"), str(overlay_dir)]
+    return cached("kb", parts, lambda: build_kb(files, overlay, overlay_dir))
 
 
 def load_kb(overlay: str | os.PathLike[str] | None = None) -> KnowledgeBase:

@@ -22,7 +22,7 @@ VERIFICATION_ORDER: dict[str, int] = {
 }
 PrognosisClass = Literal["poor", "intermediate", "favourable"]
 
-_M = ConfigDict(extra="forbid", frozen=True)
+_M = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 _GROUP_LABEL = re.compile(r"^\d+-\d+$")
 
 

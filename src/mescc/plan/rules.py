@@ -28,7 +28,7 @@ from mescc.kb.loader import KnowledgeBase
 
 FILE = "plan_rules.yaml"
 
-_M = ConfigDict(extra="forbid", frozen=True)
+_M = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 Basis = Literal["project_decision", "source_statement"]
 CriterionStatus = Literal["met", "not_met", "unknown"]
 
@@ -205,7 +205,7 @@ class PlanRules(BaseModel):
 def parse_plan_rules(text: str) -> PlanRules:
     """Validate the text of ``plan_rules.yaml``; ``DefinitionError`` names the path if bad."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise DefinitionError(FILE, "", f"not valid YAML: {exc}") from None
     try:
