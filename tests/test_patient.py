@@ -242,7 +242,9 @@ BAD_NESTED: list[tuple[dict[str, Any], list[str]]] = [
         {"prior_radiotherapy": [{"fractions": 10, "dose_per_fraction": 3}]},
         [
             "prior_radiotherapy[0].dose_per_fraction: unknown key; "
-            'did you mean "dose_per_fraction_gy"?'
+            'did you mean "dose_per_fraction_gy"?',
+            "prior_radiotherapy[0].dose_per_fraction_gy: missing; a course needs it; "
+            "allowed: number 0.1-30",
         ],
     ),
     (

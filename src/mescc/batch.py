@@ -223,13 +223,36 @@ def validate_frame(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     return typed, both.alias("input_error")
 
 
-def score_frame(raw: pl.DataFrame, kb: KnowledgeBase) -> pl.DataFrame:
-    """Validate, score and plan one chunk; return input columns + results + input_error."""
+def score_frame(raw: pl.DataFrame, kb: KnowledgeBase, offset: int = 0) -> pl.DataFrame:
+    """Validate, score and plan one chunk; return input columns + results + input_error.
+
+    ``input_error`` reads ``row N (id X): <field>: <value> ...; allowed: ...`` (N counts data
+    rows from 1 across the whole file; ``offset`` is the chunk's first row).
+    """
     import polars as pl
 
     from mescc.assessment import assess_table
 
     typed, input_error = validate_frame(raw)
+    if input_error.is_not_null().any():
+        ids = (
+            pl.concat_str([pl.lit(" (id "), pl.col("id").cast(pl.String), pl.lit(")")])
+            if "id" in raw.columns
+            else pl.lit("")
+        )
+        prefix = pl.concat_str(
+            [
+                pl.lit("row "),
+                (pl.int_range(pl.len()) + offset + 1).cast(pl.String),
+                ids.fill_null(""),
+                pl.lit(": "),
+            ]
+        )
+        input_error = raw.select(
+            pl.when(pl.lit(input_error).is_not_null())
+            .then(pl.concat_str([prefix, pl.lit(input_error)]))
+            .alias("input_error")
+        )["input_error"]
     results = assess_table(typed, kb)
     bad = input_error.is_not_null()
     if bad.any():
@@ -244,7 +267,6 @@ def score_frame(raw: pl.DataFrame, kb: KnowledgeBase) -> pl.DataFrame:
 
 
 def _recommended(frame: pl.DataFrame, kb: KnowledgeBase) -> pl.Series:
-    import polars as pl
 
     from mescc.plan import recommended_regimens_for_table
 
@@ -316,14 +338,12 @@ def run_batch(
         for chunk in _chunks(input_path, chunk_rows):
             if offset == 0:
                 check_columns(chunk.columns)
-            out = score_frame(chunk, kb)
+            out = score_frame(chunk, kb, offset)
             errs = out["input_error"]
             n_bad = int(errs.is_not_null().sum())
             if n_bad:
-                ids = out["id"] if "id" in out.columns else None
-                for i in errs.is_not_null().arg_true().head(max(0, 20 - len(summary.examples))).to_list():
-                    label = f" (id {ids[i]})" if ids is not None and ids[i] is not None else ""
-                    summary.examples.append(f"row {offset + i + 1}{label}: {errs[i]}")
+                room = max(0, 20 - len(summary.examples))
+                summary.examples += errs.drop_nulls().head(room).to_list()
                 if strict:
                     raise InputError(
                         [Problem("row", None, "valid rows", line) for line in summary.examples]

@@ -16,8 +16,17 @@ alpha/beta conventions, numerical checks: Nieder 2006, RAMSES-01, PRE-MODE).
 
 from __future__ import annotations
 
+import math
+
 
 def _check(fractions: float, dose_per_fraction_gy: float, alpha_beta: float) -> None:
+    for name, v in (
+        ("fractions", fractions),
+        ("dose_per_fraction_gy", dose_per_fraction_gy),
+        ("alpha_beta", alpha_beta),
+    ):
+        if isinstance(v, int | float) and not math.isfinite(v):
+            raise ValueError(f"{name}: {v} is not a finite number; allowed: a finite number")
     if isinstance(fractions, int | float) and fractions < 0:
         raise ValueError(f"fractions: {fractions} is out of range; allowed: >= 0")
     if isinstance(dose_per_fraction_gy, int | float) and dose_per_fraction_gy < 0:

@@ -276,7 +276,13 @@ def check_object(
         return None
     if not isinstance(data, Mapping):
         problems.append(
-            Problem(prefix, data, "an object", f"{prefix}: {describe_value(data)} is not an object")
+            Problem(
+                prefix,
+                data,
+                "an object",
+                f"{prefix}: {describe_value(data)} is not an object; allowed: an object with "
+                "keys " + ", ".join(s.key for s in specs),
+            )
         )
         return None
     by_key = {s.key: s for s in specs}

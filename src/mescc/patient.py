@@ -149,7 +149,8 @@ def clean_patient_data(data: Mapping[str, Any]) -> dict[str, Any]:
                     "patient",
                     data,
                     "a JSON/YAML object",
-                    f"patient: {describe_value(data)} is not an object of patient keys",
+                    f"patient: {describe_value(data)} is not an object of patient keys; "
+                    "allowed: a JSON/YAML object",
                 )
             ]
         )
@@ -231,12 +232,11 @@ def _check_courses(value: Any, problems: list[Problem]) -> list[dict[str, Any]] 
         return None
     courses: list[dict[str, Any]] = []
     for i, course in enumerate(value):
-        before = len(problems)
         clean = check_object(f"prior_radiotherapy[{i}]", course, COURSE_FIELDS, problems)
         if clean is None:
             continue
         for required in ("fractions", "dose_per_fraction_gy"):
-            if required not in clean and len(problems) == before:
+            if course.get(required) is None:
                 spec = next(s for s in COURSE_FIELDS if s.key == required)
                 problems.append(
                     Problem(

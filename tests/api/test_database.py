@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect, text
 
 from mescc.api.database import create_db_engine, migrate
@@ -28,12 +29,16 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_default_database_is_a_sqlite_file_under_the_data_dir(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, _env_file=None)
+def test_default_database_is_a_sqlite_file_under_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MESCC_DATABASE_URL", raising=False)
+    settings = Settings(data_dir=tmp_path)
     assert settings.database_url == f"sqlite:///{(tmp_path / 'mescc.sqlite3').as_posix()}"
 
 
-def test_generated_secret_key_is_kept(tmp_path: Path) -> None:
+def test_generated_secret_key_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MESCC_SECRET_KEY", raising=False)
     first = Settings(data_dir=tmp_path).session_secret()
     assert Settings(data_dir=tmp_path).session_secret() == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0

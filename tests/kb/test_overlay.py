@@ -363,7 +363,8 @@ def test_category_and_group_proofs_refuse_the_table(
     assert isinstance(err, OverlayError)
     assert err.path == path
     assert err.detail.startswith("A3/A5: ")
-    assert err.detail.endswith(f"{path}: {detail}")
+    assert err.detail == f"A3/A5: {detail}"
+    assert str(err).endswith(f"{path}: A3/A5: {detail}")
 
 
 def test_overlay_error_names_the_file_once(shipped: KnowledgeBase) -> None:

@@ -118,7 +118,7 @@ def validation_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def input_error_problems(error: InputError) -> list[dict[str, Any]]:
-    return [p.as_dict() for p in error.problems]
+    return [{**p.as_dict(), "value": _json_safe(p.value)} for p in error.problems]
 
 
 def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:

@@ -13,6 +13,7 @@ that the library's validation names it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -316,8 +317,8 @@ def _convert(form_field: FormField, raw: str) -> Any:
     if form_field.kind in {"integer", "number"}:
         if _INTEGER.match(text):
             return int(text)
-        if _NUMBER.match(text):
-            return float(text)
+        if _NUMBER.match(text) and math.isfinite(number := float(text)):
+            return number
         return text
     if form_field.kind == "boolean":
         return {"true": True, "false": False}.get(text, text)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mescc.engine.compile import (
     CompiledInstrument,
     CompiledItem,
+    Conds,
     Resolution,
     _holds3,
     tabulate,
@@ -304,7 +305,22 @@ def _result(
         flags=ci.flags,
         prognosis=group.prognosis if group else None,
         kb_version=kb_version,
+        site=_site(ci),
     )
+
+
+@lru_cache(maxsize=256)
+def _site_cached(ci: CompiledInstrument) -> tuple[tuple[str, Any], ...] | None:
+    site = ci.definition.site
+    if site is None:
+        return None
+    return tuple(site.model_dump(mode="json").items())
+
+
+def _site(ci: CompiledInstrument) -> dict[str, Any] | None:
+    """Who verified a site-supplied table, when, and from which source (A1)."""
+    items = _site_cached(ci)
+    return dict(items) if items is not None else None
 
 
 # --------------------------------------------------------------------------- table driver
@@ -325,9 +341,11 @@ def _pred_expr(key: str, pred: Predicate) -> pl.Expr:
                 col if vals == {True} else (~col if vals == {False} else col.is_not_null())
             )
         else:
-            parts.append(col.is_in(list(pred.in_)))
+            values = [float(v) for v in pred.in_] if spec.kind == "number" else list(pred.in_)
+            parts.append(col.is_in(values))
     if pred.not_in is not None:
-        parts.append(~col.is_in(list(pred.not_in)))
+        values = [float(v) for v in pred.not_in] if spec.kind == "number" else list(pred.not_in)
+        parts.append(~col.is_in(values))
     for op in ("lt", "le", "gt", "ge"):
         v = getattr(pred, op)
         if v is not None:
@@ -361,21 +379,7 @@ def _item_exprs(item: CompiledItem) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]
         branches.append((_conds_expr(cat.conds), pts, alt, cat.group))
     undef_terms = [_conds_expr(c).fill_null(False) for c, _ in item.undefined]
     if item.convert_target and item.convert_source:
-        tgt, src = pl.col(item.convert_target), pl.col(item.convert_source)
-        for value in item.conversion:
-            res = item.resolve({item.convert_source: value})
-            cond = tgt.is_null() & (src == value)
-            if res.kind == "category":
-                cat = item.categories[res.index]
-                pts = cat.points or 0
-                alt = cat.alt_points if cat.alt_points is not None else pts
-                branches.append((cond, pts, alt, cat.group))
-            elif res.kind == "undefined":
-                undef_terms.append(cond.fill_null(False))
-        convertible = list(item.conversion)
-        undef_terms.append(
-            (tgt.is_null() & src.is_not_null() & ~src.is_in(convertible)).fill_null(False)
-        )
+        branches += _conversion_branches(item, undef_terms)
 
     def chain(pick: int) -> pl.Expr:
         if not branches:
@@ -396,6 +400,72 @@ def _item_exprs(item: CompiledItem) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]
     )
     undefined = pl.any_horizontal(undef_terms) if undef_terms else pl.lit(False)
     return points_expr, alt_expr, undefined, label
+
+
+def _fixed_conds(conds: Conds, key: str, value: Any) -> pl.Expr | None:
+    """Conditions with ``key`` fixed to ``value``: None when that part is false."""
+    import polars as pl
+
+    rest = []
+    for k, pred in conds:
+        if k == key:
+            if not pred.holds(value):
+                return None
+        else:
+            rest.append((k, pred))
+    return _conds_expr(rest) if rest else pl.lit(True)
+
+
+def _conversion_branches(
+    item: CompiledItem, undef_terms: list[pl.Expr]
+) -> list[tuple[pl.Expr, Any, Any, Any]]:
+    """Branches for rows whose target is missing and whose source converts.
+
+    As in the scalar driver, a converted value scores only when every candidate value of the
+    conversion lands in the same category (given the item's other inputs); otherwise the item
+    stays unresolved.
+    """
+    import polars as pl
+
+    assert item.convert_target is not None and item.convert_source is not None
+    tgt_key, src_key = item.convert_target, item.convert_source
+    tgt, src = pl.col(tgt_key), pl.col(src_key)
+    out: list[tuple[pl.Expr, Any, Any, Any]] = []
+    for value, candidates in item.conversion.items():
+        base = tgt.is_null() & (src == value)
+        # category index reached for each candidate value (null when none)
+        idx_exprs = []
+        undef_all: list[pl.Expr] = []
+        for cand in candidates:
+            expr: Any = None
+            for i, cat in enumerate(item.categories):
+                cond = _fixed_conds(cat.conds, tgt_key, cand)
+                if cond is None:
+                    continue
+                expr = (pl.when(cond) if expr is None else expr.when(cond)).then(pl.lit(i))
+            idx_exprs.append(
+                expr.otherwise(None) if expr is not None else pl.lit(None, dtype=pl.Int32)
+            )
+            undef_terms_c = [
+                c
+                for c in (_fixed_conds(conds, tgt_key, cand) for conds, _ in item.undefined)
+                if c is not None
+            ]
+            undef_all.append(pl.any_horizontal(undef_terms_c) if undef_terms_c else pl.lit(False))
+        if not candidates:
+            undef_terms.append(base.fill_null(False))
+            continue
+        agreed = pl.all_horizontal([(e == idx_exprs[0]).fill_null(False) for e in idx_exprs])
+        for i, cat in enumerate(item.categories):
+            pts = cat.points or 0
+            alt = cat.alt_points if cat.alt_points is not None else pts
+            out.append((base & agreed & (idx_exprs[0] == i), pts, alt, cat.group))
+        undef_terms.append((base & pl.all_horizontal(undef_all)).fill_null(False))
+    convertible = list(item.conversion)
+    undef_terms.append(
+        (tgt.is_null() & src.is_not_null() & ~src.is_in(convertible)).fill_null(False)
+    )
+    return out
 
 
 def instrument_exprs(ci: CompiledInstrument) -> list[pl.Expr]:
@@ -436,13 +506,14 @@ def instrument_exprs(ci: CompiledInstrument) -> list[pl.Expr]:
                 totals, names, default=None, return_dtype=pl.String
             )
             computed = ok & (group == alt_group)
+    if not_applicable is not None:
+        # an unknown population input (e.g. age for an elderly-only score) is not computable
+        computed = computed & _conds_expr(ci.applies).fill_null(False)
+    if ci.kind == "score":
         points = pl.when(computed).then(total).otherwise(None).cast(pl.Int32)
     status = pl.when(computed).then(pl.lit("computed")).otherwise(pl.lit("not_computable"))
     if not_applicable is not None:
         status = pl.when(not_applicable).then(pl.lit("not_applicable")).otherwise(status)
-        computed = computed & ~not_applicable
-        if ci.kind == "score":
-            points = pl.when(computed).then(points).otherwise(None)
     group = pl.when(computed).then(group).otherwise(None).cast(group_t)
     return [status.cast(status_t).alias(sid), points.cast(pl.Int32).alias(pid), group.alias(gid)]
 

@@ -80,6 +80,7 @@ class InstrumentResult:
     flags: tuple[str, ...] = ()
     prognosis: str | None = None
     kb_version: str = ""
+    site: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -106,4 +107,5 @@ class InstrumentResult:
             "flags": list(self.flags),
             "prognosis": self.prognosis,
             "estimate_source": self.estimate.as_dict() if self.estimate else None,
+            "site": self.site,
         }

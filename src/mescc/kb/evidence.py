@@ -1368,5 +1368,6 @@ def load_evidence() -> Evidence:
     from mescc.kb.cache import cached
 
     texts = read_evidence_texts()
-    return cached("evidence", [t for kv in sorted(texts.items()) for t in kv],
-                  lambda: parse_evidence(texts))
+    return cached(
+        "evidence", [t for kv in sorted(texts.items()) for t in kv], lambda: parse_evidence(texts)
+    )

@@ -154,6 +154,10 @@ def parse_instrument(text: str, file: str) -> Instrument:
     if inst.id != stem:
         raise DefinitionError(file, "id", f'id "{inst.id}" must equal the file stem "{stem}"', 1)
     _check_inputs(inst, file, lines)
+    try:
+        inst.check_tiling()
+    except ValueError as exc:
+        _fail(file, lines, ("groups",), str(exc))
     return inst
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from mescc.errors import OverlayError
+from mescc.errors import DefinitionError, OverlayError
 from mescc.kb.loader import achievable_totals, check_instrument, parse_instrument
 from mescc.kb.schema import Instrument
 
@@ -100,8 +100,8 @@ def check_overlay(text: str, file: str, shipped: Mapping[str, Instrument]) -> In
         check_instrument(merged, file, text)
     except OverlayError:
         raise
-    except Exception as exc:  # DefinitionError from the shared proofs
-        raise OverlayError(file, getattr(exc, "path", ""), f"A3/A5: {exc}") from None
+    except DefinitionError as exc:  # from the shared proofs
+        raise OverlayError(file, exc.path, f"A3/A5: {exc.detail}", exc.line) from None
     _check_rates(merged, file)
     return merged
 

@@ -326,13 +326,17 @@ class Instrument(BaseModel):
             for g in self.groups:
                 if g.range is None:
                     raise ValueError(f"group {g.label}: a score group needs a range")
-            if self.groups and self.total_range is not None:
-                self._check_tiling()
         if self.site is not None and self.verification != "site-supplied":
             raise ValueError("a file with a site block must have verification: site-supplied")
         return self
 
-    def _check_tiling(self) -> None:
+    def check_tiling(self) -> None:
+        """Groups tile ``total_range`` (holes only where ``unreachable_totals`` says so).
+
+        Raises ``ValueError``; the loader adds file, line and path.
+        """
+        if self.kind != "score" or not self.groups or self.total_range is None:
+            return
         assert self.total_range is not None
         lo, hi = self.total_range
         covered: dict[int, str] = {}

@@ -115,13 +115,10 @@ def render_text(doc: dict[str, Any], console: Console) -> None:
     console.print(Text(head, style="bold"))
     plan = doc.get("plan")
     if plan is not None:
-        try:
-            from mescc.render.plan_text import plan_renderables
-        except ImportError:  # pragma: no cover - plan renderer not installed
-            plan_renderables = None
-        if plan_renderables is not None:
-            for part in plan_renderables(plan):
-                console.print(part)
+        from mescc.render.plan_text import plan_renderables
+
+        for part in plan_renderables(plan):
+            console.print(part)
     for part in instrument_lines(doc):
         console.print(part)
     console.print(

@@ -76,6 +76,33 @@ def test_malformed_json_is_422_in_the_same_shape(api: TestClient) -> None:
     assert problem["field"] == "body"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"months_from_cancer_diagnosis": NaN}',
+        b'{"motor_deficit_days": Infinity}',
+        b'{"age_years": 1e400}',
+        b'{"id": "\\ud800"}',
+        b"",
+    ],
+    ids=["nan", "infinity", "overflow", "lone-surrogate", "empty"],
+)
+def test_what_python_accepts_but_json_does_not_is_422(api: TestClient, body: bytes) -> None:
+    response = api.post(
+        "/api/v1/assessments", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    (problem,) = _assert_problem_shape(response.json())
+    assert problem["field"] == "body"
+
+
+def test_openapi_documents_the_patient_body(api: TestClient) -> None:
+    schema = api.get("/openapi.json").json()
+    body = schema["paths"]["/api/v1/assessments"]["post"]["requestBody"]
+    properties = body["content"]["application/json"]["schema"]["properties"]
+    assert {"age_years", "primary_tumor", "sins", "prior_radiotherapy"} <= set(properties)
+
+
 @pytest.mark.parametrize("payload", [[1, 2], "text", 3, None])
 def test_a_body_that_is_not_an_object_is_422(api: TestClient, payload: Any) -> None:
     response = api.post("/api/v1/assessments", json=payload)

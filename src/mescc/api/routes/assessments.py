@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from mescc.api import assessing, audit
 from mescc.api.audit import AssessmentFilter, StoredAssessment
+from mescc.api.body import patient_json, patient_request_body
 from mescc.api.deps import CallerDep, DbDep, KnowledgeBaseDep
 from mescc.api.errors import problem
 from mescc.api.pdf import report_pdf
@@ -61,15 +62,10 @@ def load_or_404(db: DbDep, assessment_id: int) -> StoredAssessment:
     response_model=AssessmentResponse,
     responses=error_responses(401, 413, 422),
     summary="Assess a patient and store the assessment",
+    openapi_extra={"requestBody": patient_request_body(_EXAMPLE_PATIENT)},
 )
 def create_assessment(
-    patient: Annotated[
-        dict[str, Any],
-        Body(
-            description="Patient object with the contract's keys; a missing key is unknown.",
-            examples=[_EXAMPLE_PATIENT],
-        ),
-    ],
+    patient: Annotated[dict[str, Any], Depends(patient_json)],
     caller: CallerDep,
     db: DbDep,
     knowledge_base: KnowledgeBaseDep,
