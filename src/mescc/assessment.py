@@ -80,11 +80,13 @@ def assess(
     )
 
 
-def assess_table(frame: pl.DataFrame, kb: KnowledgeBase | None = None) -> pl.DataFrame:
+def assess_table(
+    frame: pl.DataFrame, kb: KnowledgeBase | None = None, *, with_verification: bool = False
+) -> pl.DataFrame:
     """Evaluate every instrument over a typed table of patients (one row each).
 
     Returns ``<id>__status``, ``<id>__points`` and ``<id>__group`` columns for every instrument,
-    row-aligned with ``frame``.
+    row-aligned with ``frame`` (and ``<id>__verification`` with ``with_verification``).
     """
     kb = kb or load_kb()
-    return evaluate_frame(compile_kb(kb), frame)
+    return evaluate_frame(compile_kb(kb), frame, with_verification)

@@ -253,7 +253,7 @@ def score_frame(raw: pl.DataFrame, kb: KnowledgeBase, offset: int = 0) -> pl.Dat
             .then(pl.concat_str([prefix, pl.lit(input_error)]))
             .alias("input_error")
         )["input_error"]
-    results = assess_table(typed, kb)
+    results = assess_table(typed, kb, with_verification=True)
     bad = input_error.is_not_null()
     if bad.any():
         results = results.with_columns(
@@ -261,6 +261,7 @@ def score_frame(raw: pl.DataFrame, kb: KnowledgeBase, offset: int = 0) -> pl.Dat
         )
     regimen = _recommended(typed.hstack(results), kb)
     regimen = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(regimen)))[:, 0]
+    results = results.select([c for c in results.columns if not c.endswith("__verification")])
     return raw.hstack(results).with_columns(
         regimen.alias("recommended_regimen"), input_error.alias("input_error")
     )

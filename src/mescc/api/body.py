@@ -64,6 +64,25 @@ async def patient_json(request: Request) -> dict[str, Any]:
     return value
 
 
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with its local ``$defs`` references inlined (it is embedded in the OpenAPI
+    document, where ``#/$defs/...`` would not resolve). The Patient model is not recursive."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 def patient_request_body(example: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI request body: the library's Patient model, whose keys are the contract's."""
     return {
@@ -71,7 +90,7 @@ def patient_request_body(example: dict[str, Any]) -> dict[str, Any]:
         "description": "Patient object with the contract's keys; a missing key is unknown.",
         "content": {
             "application/json": {
-                "schema": Patient.model_json_schema(),
+                "schema": _inline_refs(Patient.model_json_schema()),
                 "example": example,
             }
         },

@@ -368,15 +368,17 @@ def _conds_expr(conds: Sequence[tuple[str, Predicate]]) -> pl.Expr:
     return expr
 
 
-def _item_exprs(item: CompiledItem) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
-    """(points, alternative points, undefined flag, category label) expressions of one item."""
+def _item_exprs(item: CompiledItem) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """(points, alternative points, undefined flag, category label, verification rank)."""
     import polars as pl
 
-    branches: list[tuple[pl.Expr, Any, Any, Any]] = []
+    branches: list[tuple[pl.Expr, Any, Any, Any, Any]] = []
     for cat in item.categories:
         pts = cat.points or 0
         alt = cat.alt_points if cat.alt_points is not None else pts
-        branches.append((_conds_expr(cat.conds), pts, alt, cat.group))
+        branches.append(
+            (_conds_expr(cat.conds), pts, alt, cat.group, VERIFICATION_ORDER[cat.verification])
+        )
     undef_terms = [_conds_expr(c).fill_null(False) for c, _ in item.undefined]
     if item.convert_target and item.convert_source:
         branches += _conversion_branches(item, undef_terms)
@@ -399,7 +401,8 @@ def _item_exprs(item: CompiledItem) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]
         else (pl.lit(None, dtype=pl.String))
     )
     undefined = pl.any_horizontal(undef_terms) if undef_terms else pl.lit(False)
-    return points_expr, alt_expr, undefined, label
+    rank = chain(4).cast(pl.Int8)
+    return points_expr, alt_expr, undefined, label, rank
 
 
 def _fixed_conds(conds: Conds, key: str, value: Any) -> pl.Expr | None:
@@ -418,7 +421,7 @@ def _fixed_conds(conds: Conds, key: str, value: Any) -> pl.Expr | None:
 
 def _conversion_branches(
     item: CompiledItem, undef_terms: list[pl.Expr]
-) -> list[tuple[pl.Expr, Any, Any, Any]]:
+) -> list[tuple[pl.Expr, Any, Any, Any, Any]]:
     """Branches for rows whose target is missing and whose source converts.
 
     As in the scalar driver, a converted value scores only when every candidate value of the
@@ -430,7 +433,7 @@ def _conversion_branches(
     assert item.convert_target is not None and item.convert_source is not None
     tgt_key, src_key = item.convert_target, item.convert_source
     tgt, src = pl.col(tgt_key), pl.col(src_key)
-    out: list[tuple[pl.Expr, Any, Any, Any]] = []
+    out: list[tuple[pl.Expr, Any, Any, Any, Any]] = []
     for value, candidates in item.conversion.items():
         base = tgt.is_null() & (src == value)
         # category index reached for each candidate value (null when none)
@@ -459,7 +462,8 @@ def _conversion_branches(
         for i, cat in enumerate(item.categories):
             pts = cat.points or 0
             alt = cat.alt_points if cat.alt_points is not None else pts
-            out.append((base & agreed & (idx_exprs[0] == i), pts, alt, cat.group))
+            rank = VERIFICATION_ORDER[cat.verification]
+            out.append((base & agreed & (idx_exprs[0] == i), pts, alt, cat.group, rank))
         undef_terms.append((base & pl.all_horizontal(undef_all)).fill_null(False))
     convertible = list(item.conversion)
     undef_terms.append(
@@ -468,8 +472,15 @@ def _conversion_branches(
     return out
 
 
-def instrument_exprs(ci: CompiledInstrument) -> list[pl.Expr]:
-    """Expressions for ``<id>__status``, ``<id>__points`` and ``<id>__group``."""
+_LABELS_BY_RANK = [label for label, _ in sorted(VERIFICATION_ORDER.items(), key=lambda kv: kv[1])]
+
+
+def instrument_exprs(ci: CompiledInstrument, with_verification: bool = False) -> list[pl.Expr]:
+    """Expressions for ``<id>__status``, ``<id>__points`` and ``<id>__group``.
+
+    With ``with_verification`` also ``<id>__verification``: the label of a computed result (the
+    instrument's level lowered by any scored category with a weaker label), null otherwise.
+    """
     import polars as pl
 
     status_t = pl.Enum(STATUSES)
@@ -481,27 +492,30 @@ def instrument_exprs(ci: CompiledInstrument) -> list[pl.Expr]:
         status = pl.lit("not_computable")
         if not_applicable is not None:
             status = pl.when(not_applicable).then(pl.lit("not_applicable")).otherwise(status)
-        return [
+        out = [
             status.cast(status_t).alias(sid),
             pl.lit(None, dtype=pl.Int32).alias(pid),
             pl.lit(None, dtype=group_t).alias(gid),
         ]
+        if with_verification:
+            out.append(pl.lit(None, dtype=pl.String).alias(f"{ci.id}__verification"))
+        return out
     parts = [_item_exprs(item) for item in ci.items]
-    resolved = pl.all_horizontal([p.is_not_null() for p, _, _, _ in parts])
-    any_undefined = pl.any_horizontal([u for _, _, u, _ in parts])
+    resolved = pl.all_horizontal([p[0].is_not_null() for p in parts])
+    any_undefined = pl.any_horizontal([p[2] for p in parts])
     ok = resolved & ~any_undefined
     if ci.kind == "classification":
         group = parts[0][3]
         points = pl.lit(None, dtype=pl.Int32)
         computed = ok
     else:
-        total = pl.sum_horizontal([p for p, _, _, _ in parts])
+        total = pl.sum_horizontal([p[0] for p in parts])
         totals = list(ci.group_of_total)
         names = [ci.groups[ci.group_of_total[t]].label for t in totals]
         group = total.replace_strict(totals, names, default=None, return_dtype=pl.String)
         computed = ok
         if ci.has_conflict:
-            alt_total = pl.sum_horizontal([a for _, a, _, _ in parts])
+            alt_total = pl.sum_horizontal([p[1] for p in parts])
             alt_group = alt_total.replace_strict(
                 totals, names, default=None, return_dtype=pl.String
             )
@@ -515,10 +529,25 @@ def instrument_exprs(ci: CompiledInstrument) -> list[pl.Expr]:
     if not_applicable is not None:
         status = pl.when(not_applicable).then(pl.lit("not_applicable")).otherwise(status)
     group = pl.when(computed).then(group).otherwise(None).cast(group_t)
-    return [status.cast(status_t).alias(sid), points.cast(pl.Int32).alias(pid), group.alias(gid)]
+    out = [status.cast(status_t).alias(sid), points.cast(pl.Int32).alias(pid), group.alias(gid)]
+    if with_verification:
+        rank = pl.min_horizontal(
+            [pl.lit(VERIFICATION_ORDER[ci.verification]), *(p[4] for p in parts)]
+        )
+        label = rank.replace_strict(list(range(len(_LABELS_BY_RANK))), _LABELS_BY_RANK)
+        out.append(
+            pl.when(computed)
+            .then(label)
+            .otherwise(None)
+            .cast(pl.String)
+            .alias(f"{ci.id}__verification")
+        )
+    return out
 
 
-def evaluate_frame(cis: Sequence[CompiledInstrument], frame: pl.DataFrame) -> pl.DataFrame:
+def evaluate_frame(
+    cis: Sequence[CompiledInstrument], frame: pl.DataFrame, with_verification: bool = False
+) -> pl.DataFrame:
     """Evaluate every instrument over a typed frame of patient columns (missing = null)."""
     import polars as pl
 
@@ -527,7 +556,7 @@ def evaluate_frame(cis: Sequence[CompiledInstrument], frame: pl.DataFrame) -> pl
         pl.lit(None, dtype=_dtype(k)).alias(k) for k in sorted(needed) if k not in frame.columns
     ]
     work = frame.with_columns(missing_cols) if missing_cols else frame
-    exprs = [e for ci in cis for e in instrument_exprs(ci)]
+    exprs = [e for ci in cis for e in instrument_exprs(ci, with_verification)]
     return work.select(exprs)
 
 

@@ -97,7 +97,8 @@ def _view(ci: CompiledInstrument, row: Mapping[str, Any]) -> ResultView:
     group = row.get(f"{ci.id}__group")
     verification = ci.verification
     if status == "computed":
-        verification = result_verification(ci, row)
+        given = row.get(f"{ci.id}__verification")
+        verification = str(given) if given is not None else result_verification(ci, row)
     return ResultView(
         ci.id, str(status), None if points is None else int(points), group, verification
     )
@@ -131,13 +132,25 @@ def recommended_regimens_for_table(
     citer = Citer(evidence, kb)
     cis = {ci.id: ci for ci in compile_kb(kb)}
     ids, keys = regimen_columns(kb, rules)
-    wanted = [f"{i}__{s}" for i in ids for s in ("status", "points", "group")] + list(keys)
+    if all(f"{i}__verification" in frame.columns for i in ids):
+        # the table path computed each result's verification: its inputs are not needed, and
+        # points matter only where the instrument has a published threshold
+        wanted = [
+            f"{i}__{s}"
+            for i in ids
+            for s in ("status", "group", "verification")
+            + (("points",) if cis[i].definition.thresholds else ())
+        ]
+    else:
+        wanted = [f"{i}__{s}" for i in ids for s in ("status", "points", "group")] + list(keys)
     cols = [c for c in wanted if c in frame.columns]
     if frame.height == 0:
         return pl.Series(OUTPUT, [], dtype=pl.String)
     work = frame.select(
         [
-            pl.col(c).cast(pl.String) if c.endswith(("__status", "__group")) else pl.col(c)
+            pl.col(c).cast(pl.String)
+            if c.endswith(("__status", "__group", "__verification"))
+            else pl.col(c)
             for c in cols
         ]
     )
