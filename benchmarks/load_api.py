@@ -149,7 +149,7 @@ def start_server(
 def stop_server(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
-        process.wait(timeout=60)
+        process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=30)
@@ -183,12 +183,14 @@ async def run_step(url: str, token: str, rate: float, seconds: float) -> Step:
             nonlocal errors
             patient = {**PATIENT, "id": f"bench-{index}"}
             try:
-                response = await c.post("/api/v1/assessments", json=patient)
+                response = await asyncio.wait_for(
+                    c.post("/api/v1/assessments", json=patient), REQUEST_TIMEOUT_S
+                )
                 if response.status_code == 201:
                     latencies.append((time.perf_counter() - scheduled) * 1000)
                 else:
                     errors += 1
-            except httpx.HTTPError:
+            except (httpx.HTTPError, TimeoutError):
                 errors += 1
 
         start = time.perf_counter() + 0.05
@@ -222,6 +224,8 @@ def main() -> None:
     if args.serve_stub:
         serve_with_stub_engine(args.serve_stub)
         return
+    if args.stub_engine and args.workers != 1:
+        parser.error("--stub-engine patches one process: use --workers 1")
 
     engine_ms = engine_time_ms()
     print(f"assessment_document alone: median {engine_ms:.2f} ms", flush=True)

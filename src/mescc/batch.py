@@ -88,7 +88,7 @@ def _column_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr]:
         )
 
     is_text = dtype == pl.String
-    raw_text = col.cast(pl.String) if not is_text else col.str.strip_chars()
+    raw_text = col.cast(pl.String) if not is_text else col
     present = raw_text.is_not_null() & (raw_text != "")
     quoted = pl.concat_str([pl.lit('"'), raw_text, pl.lit('"')])
     if spec.kind == "bool":
@@ -181,8 +181,91 @@ def _join(parts: list[pl.Expr]) -> pl.Expr:
     return pl.when(joined == "").then(None).otherwise(joined)
 
 
+def _fast_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr]:
+    """(typed value, value is allowed or missing): the cheap check run on every row.
+
+    Rows it flags get their messages from ``_column_rules`` (same verdicts, with sentences).
+    """
+    import polars as pl
+
+    col = pl.col(spec.key)
+    if spec.kind == "text":
+        return col.cast(pl.String), pl.lit(True)
+    if spec.kind == "bool":
+        if dtype == pl.Boolean:
+            return col, pl.lit(True)
+        text = col.cast(pl.String)
+        low = text.str.to_lowercase()
+        value = pl.when(low == "true").then(True).when(low == "false").then(False)
+        missing = text.is_null() | (text == "")
+        return value.otherwise(None), missing | low.is_in(["true", "false"])
+    if spec.kind == "enum":
+        assert spec.values is not None
+        enum_t = pl.Enum(list(spec.values))
+        if dtype == enum_t:
+            return col, pl.lit(True)
+        text = col.cast(pl.String)
+        value = text.cast(enum_t, strict=False)
+        return value, text.is_null() | (text == "") | value.is_not_null()
+    if dtype in (pl.String, pl.Boolean):
+        text = col.cast(pl.String)
+        num = text.cast(pl.Float64, strict=False)
+        missing = text.is_null() | (text == "")
+    else:
+        num = col.cast(pl.Float64)
+        missing = col.is_null()
+    ok = num.is_finite()
+    if spec.minimum is not None:
+        ok = ok & (num >= spec.minimum)
+    if spec.maximum is not None:
+        ok = ok & (num <= spec.maximum)
+    if spec.kind == "int":
+        ok = ok & (num == num.round(0))
+    if spec.step:
+        ok = ok & (((num - (spec.minimum or 0)) % spec.step) == 0)
+    target = pl.Int64 if spec.kind == "int" else pl.Float64
+    return num.cast(target, strict=False), missing | ok.fill_null(False)
+
+
 def validate_frame(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
-    """Typed patient columns (bad values null) and the ``input_error`` text of every row."""
+    """Typed patient columns (bad values null) and the ``input_error`` text of every row.
+
+    A cheap vectorised check runs on every row; sentences are built only for the rows it
+    flags. Every value of a flagged row is set to null, so nothing of it is scored.
+    """
+    import polars as pl
+
+    values = []
+    oks = []
+    for col, dtype in raw.schema.items():
+        spec = FIELD_BY_KEY.get(col)
+        if spec is None:
+            continue
+        v, ok = _fast_rules(spec, dtype)
+        values.append(v.alias(col))
+        oks.append(ok)
+    cross = [
+        (pl.col("visceral_metastases").not_() & pl.col(dep).is_not_null()).fill_null(False)
+        for dep in ("visceral_metastases_resectable", "visceral_metastases_treatable")
+        if dep in raw.columns and "visceral_metastases" in raw.columns
+    ]
+    typed = raw.select(values)
+    bad = raw.select(~pl.all_horizontal(oks) if oks else pl.lit(False))[:, 0]
+    if cross:
+        bad = bad | typed.select(pl.any_horizontal(cross))[:, 0]
+    if not bad.any():
+        return typed, pl.Series("input_error", [None] * raw.height, dtype=pl.String)
+    rows = bad.arg_true()
+    _, messages = _validate_with_messages(raw[rows])
+    errors = pl.Series("input_error", [None] * raw.height, dtype=pl.String).scatter(rows, messages)
+    typed = typed.with_columns(
+        [pl.when(pl.lit(bad)).then(None).otherwise(pl.col(c)).alias(c) for c in typed.columns]
+    )
+    return typed, errors
+
+
+def _validate_with_messages(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """Typed columns and the full sentences (the slow path, for flagged rows only)."""
     import polars as pl
 
     values: list[pl.Expr] = []

@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secret_key=settings.session_secret(),
         session_cookie="mescc_session",
         max_age=settings.session_max_age_seconds,
-        same_site="strict",
+        same_site="lax",
         https_only=settings.secure_cookies,
     )
     app.add_middleware(ErrorShieldMiddleware)

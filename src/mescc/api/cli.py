@@ -22,6 +22,14 @@ def serve(
         typer.Option(help="SQLAlchemy URL (default: MESCC_DATABASE_URL or the SQLite file)"),
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log each request line (no bodies)")] = True,
+    limit_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Answer 503 at once beyond this many requests in progress, instead of "
+            "queueing work whose client may have given up",
+        ),
+    ] = None,
 ) -> None:
     """Run the web app and REST API (uvicorn)."""
     import uvicorn
@@ -48,6 +56,7 @@ def serve(
         access_log=access_log,
         proxy_headers=False,
         server_header=False,
+        limit_concurrency=limit_concurrency,
     )
 
 

@@ -79,6 +79,16 @@ _LABELS: dict[str, str] = {
     "sins.posterolateral": "SINS: posterolateral involvement",
     "fractions": "Fractions",
     "months_before": "Months before now",
+    "visceral_metastases_resectable": "Visceral metastases resectable",
+    "visceral_metastases_treatable": "Visceral metastases treatable (Tomita)",
+    "neurological_signs": "Neurological symptoms or signs of MESCC",
+    "paraplegia_hours": "Duration of complete paraplegia",
+    "spinal_level": "Spinal level of the compression",
+    "compression_single_area": "Compression restricted to a single area",
+    "medically_operable": "Medically operable",
+    "steroid_contraindication": "Contraindication to corticosteroids recorded",
+    "steroid_contraindication_note": "Reason for the corticosteroid contraindication",
+    "bone_agent_contraindication": "Contraindication to bone-modifying agents recorded",
     "preferences.priority": "Patient's priority",
     "preferences.surgery_acceptable": "Upfront surgery acceptable to the patient",
 }
@@ -88,6 +98,10 @@ _HINTS: dict[str, str] = {
     "visceral_metastases_resectable": "Only with visceral metastases.",
     "visceral_metastases_treatable": "Only with visceral metastases.",
     "extraskeletal_metastases": "Visceral, nodal, brain ...",
+    "neurological_signs": "Motor, sensory or sphincter.",
+    "compression_single_area": "One level or contiguous segments.",
+    "medically_operable": "The surgeon's and anaesthetist's view.",
+    "bone_agent_contraindication": "Bisphosphonates / RANK-ligand inhibitors.",
 }
 
 _OPTION_LABELS: dict[str, dict[str, str]] = {

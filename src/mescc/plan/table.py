@@ -132,17 +132,9 @@ def recommended_regimens_for_table(
     citer = Citer(evidence, kb)
     cis = {ci.id: ci for ci in compile_kb(kb)}
     ids, keys = regimen_columns(kb, rules)
-    if all(f"{i}__verification" in frame.columns for i in ids):
-        # the table path computed each result's verification: its inputs are not needed, and
-        # points matter only where the instrument has a published threshold
-        wanted = [
-            f"{i}__{s}"
-            for i in ids
-            for s in ("status", "group", "verification")
-            + (("points",) if cis[i].definition.thresholds else ())
-        ]
-    else:
-        wanted = [f"{i}__{s}" for i in ids for s in ("status", "points", "group")] + list(keys)
+    if frame.height and all(f"{i}__verification" in frame.columns for i in ids):
+        return _canonical_ranking(frame, kb, evidence, rules, citer, cis, ids, allow_unverified)
+    wanted = [f"{i}__{s}" for i in ids for s in ("status", "points", "group")] + list(keys)
     cols = [c for c in wanted if c in frame.columns]
     if frame.height == 0:
         return pl.Series(OUTPUT, [], dtype=pl.String)
@@ -169,3 +161,135 @@ def recommended_regimens_for_table(
     combos = combos.with_columns(pl.Series(OUTPUT, labels, dtype=pl.String))
     joined = work.join(combos, on=cols, how="left", nulls_equal=True, maintain_order="left")
     return joined.get_column(OUTPUT)
+
+
+def _canonical_ranking(
+    frame: pl.DataFrame,
+    kb: KnowledgeBase,
+    evidence: Evidence,
+    rules: PlanRules,
+    citer: Citer,
+    cis: Mapping[str, CompiledInstrument],
+    ids: tuple[str, ...],
+    allow_unverified: bool,
+) -> pl.Series:
+    """The recommended regimen from canonical views (table path with verification columns).
+
+    The ranking reads a survival result only through whether it decides (computed, a group
+    with a prognosis class, a deciding verification level) and that class, and reads only the
+    first deciding instrument in the rules' order; the two-month score only through which of
+    its published thresholds the total meets. Each row's views are therefore replaced by the
+    canonical views that give the same answer (first group of the same class, one label per
+    deciding level, the smallest total meeting the same thresholds, later instruments hidden
+    once one decides), so the plan runs once per distinct canonical combination. A property
+    test proves the result equals ``build_plan`` for the same patient.
+    """
+    from mescc.plan.prognosis import _may_decide, threshold_met
+
+    order = [i for i in rules.prognosis.order if i in ids]
+    levels = [label for label in VERIFICATION_ORDER if _may_decide(label, rules, allow_unverified)]
+    deciding_label = levels[0] if levels else "primary"
+    other_label = next((v for v in VERIFICATION_ORDER if v not in levels), "unverified")
+    stage1: list[pl.Expr] = []
+    for iid in ids:
+        if iid in order:
+            ci = cis[iid]
+            if not ci.groups:
+                stage1.append(pl.lit(False).alias(f"__decides_{iid}"))
+                continue
+            has_class = pl.Series([g.prognosis is not None for g in ci.groups], dtype=pl.Boolean)
+            stage1.append(
+                (
+                    (pl.col(f"{iid}__status") == "computed")
+                    & pl.lit(has_class).gather(pl.col(f"{iid}__group").to_physical())
+                    & pl.col(f"{iid}__verification").cast(pl.String).is_in(levels)
+                )
+                .fill_null(False)
+                .alias(f"__decides_{iid}")
+            )
+    base = frame.with_columns(stage1)
+    stage2: list[pl.Expr] = []
+    earlier: list[str] = []
+    for iid in ids:
+        visible = pl.col(f"{iid}__status") == "computed"
+        if earlier:
+            visible = visible & ~pl.any_horizontal([pl.col(c) for c in earlier])
+        stage2.append(visible.fill_null(False).alias(f"__computed_{iid}"))
+        if iid in order:
+            earlier.append(f"__decides_{iid}")
+    base = base.with_columns(stage2)
+    # Pack each instrument's canonical view into one small integer (0 = not computed, else
+    # 1 + group + n_groups * deciding + 2 * n_groups * points offset), and the row into one key.
+    specs: list[
+        tuple[str, int, int, int | None, list[str]]
+    ] = []  # id, stride, n_groups, lo, labels
+    key = pl.lit(0, dtype=pl.Int64)
+    stride = 1
+    for iid in ids:
+        ci = cis[iid]
+        labels_i = [g.label for g in ci.groups]
+        ng = len(labels_i)
+        if ng == 0:
+            continue
+        first_of_class: dict[str | None, int] = {}
+        canon = [first_of_class.setdefault(g.prognosis, i) for i, g in enumerate(ci.groups)]
+        cgroup = pl.lit(pl.Series(canon, dtype=pl.Int64)).gather(
+            pl.col(f"{iid}__group").to_physical()
+        )
+        allowed = pl.col(f"{iid}__verification").cast(pl.String).is_in(levels).cast(pl.Int64)
+        offset: pl.Expr = pl.lit(0, dtype=pl.Int64)
+        npoints = 1
+        lo: int | None = None
+        thresholds = ci.definition.thresholds
+        if thresholds and ci.total_hi >= ci.total_lo:
+            lo = ci.total_lo
+            npoints = ci.total_hi - ci.total_lo + 1
+            canon_points: list[int] = []
+            seen: dict[tuple[object, ...], int] = {}
+            for t in range(ci.total_lo, ci.total_hi + 1):
+                k = (ci.group_of_total.get(t), *(threshold_met(th, t) for th in thresholds))
+                canon_points.append(seen.setdefault(k, t) - ci.total_lo)
+            offset = pl.lit(pl.Series(canon_points, dtype=pl.Int64)).gather(
+                pl.col(f"{iid}__points").cast(pl.Int64) - ci.total_lo
+            )
+        code = pl.when(pl.col(f"__computed_{iid}")).then(
+            1 + cgroup + ng * allowed + 2 * ng * offset
+        )
+        key = key + code.fill_null(0) * stride
+        specs.append((iid, stride, ng, lo, labels_i))
+        stride *= 1 + 2 * ng * npoints
+        if stride > 2**62:
+            raise ValueError("too many ranking instruments to pack into one key")
+    keys = base.select(key.alias("key"))["key"]
+    unique_keys = keys.unique().to_list()
+    by_class: dict[str, str | None] = {}
+    labels: list[str | None] = []
+    from mescc.plan.prognosis import classify_prognosis
+
+    for packed in unique_keys:
+        views = {
+            iid: ResultView(iid, "not_computable", None, None, cis[iid].verification) for iid in ids
+        }
+        for iid, st, ng, lo, labels_i in specs:
+            code_i = (packed // st) % (
+                1 + 2 * ng * (cis[iid].total_hi - cis[iid].total_lo + 1 if lo is not None else 1)
+            )
+            if code_i == 0:
+                continue
+            c = code_i - 1
+            views[iid] = ResultView(
+                iid,
+                "computed",
+                None if lo is None else lo + c // (2 * ng),
+                labels_i[c % ng],
+                deciding_label if (c // ng) % 2 else other_label,
+            )
+        prognosis = classify_prognosis(views, kb, rules, allow_unverified=allow_unverified)
+        if prognosis.ranking_class not in by_class:
+            _, _, ranking = rank_for(
+                None, views, kb, evidence, rules, citer, allow_unverified=allow_unverified
+            )
+            rec = ranking.recommended
+            by_class[prognosis.ranking_class] = rec.label if rec is not None else None
+        labels.append(by_class[prognosis.ranking_class])
+    return keys.replace_strict(unique_keys, labels, return_dtype=pl.String).alias(OUTPUT)
