@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from mescc.engine.compile import compile_kb
 from mescc.engine.evaluate import evaluate
-from mescc.engine.table import evaluate_frame
 from mescc.engine.result import InstrumentResult
+from mescc.engine.table import evaluate_frame
 from mescc.kb.loader import KnowledgeBase, load_kb
 from mescc.patient import Patient
 

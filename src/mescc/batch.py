@@ -205,8 +205,8 @@ def _fast_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr]:
         if dtype == enum_t:
             return col, pl.lit(True)
         text = col.cast(pl.String)
-        value = text.cast(enum_t, strict=False)
-        return value, text.is_null() | (text == "") | value.is_not_null()
+        enum_value = text.cast(enum_t, strict=False)
+        return enum_value, text.is_null() | (text == "") | enum_value.is_not_null()
     if dtype in (pl.String, pl.Boolean):
         text = col.cast(pl.String)
         num = text.cast(pl.Float64, strict=False)
