@@ -24,8 +24,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# scripts/services.sh installs (Debian packages) and starts PostgreSQL on loopback and
+# Chromium for the browser test when they are missing; its last line is the test database URL.
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest
+	MESCC_TEST_POSTGRES_URL="$$(bash scripts/services.sh | tail -n 1)" $(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
