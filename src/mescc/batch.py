@@ -401,6 +401,7 @@ def run_batch(
 
     With ``strict`` any bad row fails the run with ``InputError`` and no output is written.
     """
+    import polars as pl
 
     if output_path.suffix not in (".csv", ".parquet"):
         raise InputError(
@@ -416,7 +417,7 @@ def run_batch(
         )
     summary = BatchSummary()
     tmp = output_path.with_name(output_path.name + ".partial")
-    writer: Any = None
+    parts: list[pl.DataFrame] = []
     offset = 0
     try:
         for chunk in _chunks(input_path, chunk_rows):
@@ -436,27 +437,28 @@ def run_batch(
             summary.bad += n_bad
             summary.scored += out.height - n_bad
             if output_path.suffix == ".parquet":
-                table = out.to_arrow()
-                if writer is None:
-                    import pyarrow.parquet as pq
-
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table)
+                parts.append(out)
             else:
                 with tmp.open("ab" if offset else "wb") as fh:
                     out.write_csv(fh, include_header=offset == 0)
             offset += out.height
             if progress is not None:
                 progress(out.height)
-        if writer is not None:
-            writer.close()
-            writer = None
+        if output_path.suffix == ".parquet" and not parts:
+            empty = (
+                pl.scan_parquet(input_path)
+                if input_path.suffix == ".parquet"
+                else pl.scan_csv(input_path, infer_schema=False)
+            ).collect_schema()
+            parts.append(score_frame(pl.DataFrame(schema=empty), kb))
+        if output_path.suffix == ".parquet":
+            # one polars write: several times faster than pyarrow's writer per chunk
+            pl.concat(parts, how="vertical", rechunk=False).write_parquet(tmp, compression="lz4")
+            parts.clear()
         if offset == 0 and output_path.suffix == ".csv":
             tmp.write_text("")
         tmp.replace(output_path)
     finally:
-        if writer is not None:
-            writer.close()
         if tmp.exists():
             tmp.unlink()
     return summary

@@ -29,7 +29,10 @@ from mescc.kb.loader import KnowledgeBase
 from mescc.kb.schema import Predicate
 from mescc.patient import Patient
 from mescc.plan.core import PlanCore, build_core, views_of
-from mescc.plan.prognosis import ResultView
+from mescc.plan.prognosis import ResultView, classify_prognosis
+from mescc.plan.radiotherapy import rank_regimens
+from mescc.plan.reirradiation import assess_reirradiation
+from mescc.plan.surgery import assess_surgery
 from mescc.plan.reasons import Citer
 from mescc.plan.rules import PlanRules
 
@@ -201,10 +204,31 @@ def find_decisive_unknowns(
     quiet: list[DecisiveUnknown] = []
     decisive_keys: set[str] = set()
 
+    rankings: dict[tuple[str, str | None], str | None] = {}
+
     def rebuild(p: Patient, v: Mapping[str, ResultView]) -> tuple[str | None, bool]:
-        return build_core(
-            p, v, kb, evidence, rules, citer, allow_unverified=allow_unverified
-        ).decision
+        """(recommended regimen, surgery.consider) with the same rules as ``build_core``.
+
+        Without earlier radiotherapy the ranking depends only on the prognosis class and the
+        priority, so it is computed once per pair; surgery is assessed every time.
+        """
+        if p.prior_radiotherapy:
+            return build_core(
+                p, v, kb, evidence, rules, citer, allow_unverified=allow_unverified
+            ).decision
+        prognosis = classify_prognosis(v, kb, rules, allow_unverified=allow_unverified)
+        reirradiation = assess_reirradiation(p, evidence, rules)
+        if reirradiation is not None:
+            return build_core(
+                p, v, kb, evidence, rules, citer, allow_unverified=allow_unverified
+            ).decision
+        priority = p.preferences.priority if p.preferences else None
+        key = (prognosis.ranking_class, priority)
+        if key not in rankings:
+            ranked = rank_regimens(prognosis, priority, evidence, rules, citer, None)
+            rankings[key] = ranked.recommended.label if ranked.recommended is not None else None
+        surgery = assess_surgery(p, v, prognosis, kb, evidence, rules, citer, None)
+        return rankings[key], surgery.consider
 
     for key in _missing_keys(assessment, core, patient):
         if key.startswith("prior_radiotherapy["):
