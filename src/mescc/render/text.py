@@ -41,7 +41,9 @@ def citation_key(citation: str) -> str:
     ident = re.search(r"(DOI \S+?|PMID \d+|PMC\d+)\.?$", citation.strip())
     first = citation.split(",")[0].split(".")[0].strip()
     year = re.search(r"\b(19|20)\d\d\b", citation)
-    parts = [first + " et al." if "," in citation.split(".")[0] else first]
+    parts = (
+        [] if len(first) > 30 else [first + " et al." if "," in citation.split(".")[0] else first]
+    )
     if year:
         parts.append(year.group(0))
     if ident:
@@ -67,7 +69,8 @@ def instrument_lines(doc: dict[str, Any]) -> list[RenderableType]:
             continue
         name = r.get("name", iid)
         if status == "computed":
-            pts = f"{r['points']} points, " if r["points"] is not None else ""
+            n = r["points"]
+            pts = "" if n is None else f"{n} point{'' if n == 1 else 's'}, "
             head = f"[green]\u2713[/green] [bold]{name}[/bold]: {pts}group {r['group']}"
             est = _estimate_text(r)
             if est:
