@@ -135,6 +135,21 @@ class Patient(BaseModel):
             self._row = row
         return row
 
+    def with_value(self, key: str, value: Any) -> Patient:
+        """The same patient with one flat key set (``sins_<part>`` sets a SINS component).
+
+        For "what if" questions (decisive unknowns): ``value`` must be an allowed value of the
+        key; it is not re-validated.
+        """
+        if key.startswith("sins_"):
+            sins = self.sins or Sins()
+            update: dict[str, Any] = {"sins": sins.model_copy(update={key[5:]: value})}
+        else:
+            update = {key: value}
+        copy = self.model_copy(update=update)
+        copy._row = None
+        return copy
+
     def given(self) -> dict[str, Any]:
         """The keys the user gave (for echoing inputs with an assessment)."""
         return self.model_dump(exclude_none=True, mode="json")

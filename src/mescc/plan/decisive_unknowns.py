@@ -22,7 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mescc.assessment import Assessment, assess_instruments
+from mescc.assessment import Assessment
+from mescc.engine.compile import compile_kb
+from mescc.engine.evaluate import evaluate
 from mescc.fields import FIELD_BY_KEY
 from mescc.kb.evidence import Evidence
 from mescc.kb.loader import KnowledgeBase
@@ -31,10 +33,10 @@ from mescc.patient import Patient
 from mescc.plan.core import PlanCore, build_core, views_of
 from mescc.plan.prognosis import ResultView, classify_prognosis
 from mescc.plan.radiotherapy import rank_regimens
-from mescc.plan.reirradiation import assess_reirradiation
-from mescc.plan.surgery import assess_surgery
 from mescc.plan.reasons import Citer
+from mescc.plan.reirradiation import assess_reirradiation
 from mescc.plan.rules import PlanRules
+from mescc.plan.surgery import assess_surgery
 
 REGIMEN = "recommended_regimen"
 SURGERY = "surgery"
@@ -205,6 +207,8 @@ def find_decisive_unknowns(
     decisive_keys: set[str] = set()
 
     rankings: dict[tuple[str, str | None], str | None] = {}
+    compiled = compile_kb(kb)
+    row0 = patient.to_row()
 
     def rebuild(p: Patient, v: Mapping[str, ResultView]) -> tuple[str | None, bool]:
         """(recommended regimen, surgery.consider) with the same rules as ``build_core``.
@@ -236,10 +240,18 @@ def find_decisive_unknowns(
         else:
             values = candidate_values(key, kb, plan_cuts.get(key, ()))
         outcomes: list[tuple[Any, tuple[str | None, bool]]] = []
+        readers = [ci for ci in compiled if key in ci.inputs]
         for value in values:
-            p2 = with_value(patient, key, value)
-            a2 = assess_instruments(p2, kb)
-            outcomes.append((value, rebuild(p2, views_of(a2.instruments))))
+            if key.startswith("prior_radiotherapy["):
+                p2 = with_value(patient, key, value)
+            else:
+                p2 = patient.with_value(key, value)
+            row = dict(row0)
+            row[key] = value
+            v2 = dict(views)
+            for ci in readers:  # only the instruments that read this key can change
+                v2[ci.id] = ResultView.of(evaluate(ci, row, kb.version))
+            outcomes.append((value, rebuild(p2, v2)))
         changes, detail = _detail(key, base, outcomes)
         if changes:
             decisive.append(DecisiveUnknown(key, (key,), changes, detail))
