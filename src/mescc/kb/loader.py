@@ -346,6 +346,16 @@ def _instrument_files() -> list[tuple[str, str]]:
     return out
 
 
+def _evidence_texts() -> list[tuple[str, str]]:
+    """Every evidence file (regimens, ranking, plan rules, ...): part of the version."""
+    folder = resources.files("mescc.kb").joinpath("evidence")
+    return [
+        (f"evidence/{e.name}", e.read_text(encoding="utf-8"))
+        for e in sorted(folder.iterdir(), key=lambda e: e.name)
+        if e.name.endswith(".yaml")
+    ]
+
+
 def _read_conversions() -> tuple[dict[int, tuple[int, ...]], str, str]:
     text = resources.files("mescc.kb").joinpath("evidence", "conversions.yaml").read_text("utf-8")
     data = yaml.load(text, Loader=FAST_LOADER)
@@ -404,8 +414,9 @@ def build_kb(
         instruments[inst.id] = inst
         file_of[inst.id] = name
         digest.update(name.encode() + b"\0" + text.encode())
-    conversions, conv_citation, conv_text = _read_conversions()
-    digest.update(conv_text.encode())
+    conversions, conv_citation, _ = _read_conversions()
+    for name, text in _evidence_texts():  # the plan's evidence and rules drive output too
+        digest.update(name.encode() + b"\0" + text.encode())
     overlay_ids: list[str] = []
     for name, text in overlay:
         site_inst = check_overlay(text, name, instruments)
@@ -433,9 +444,8 @@ def _load(overlay_dir: str | None) -> KnowledgeBase:
 
     overlay = load_overlay_files(overlay_dir) if overlay_dir else []
     files = _instrument_files()
-    conversions = resources.files("mescc.kb").joinpath("evidence", "conversions.yaml")
-    parts = [t for pair in (*files, *overlay) for t in pair]
-    parts += [conversions.read_text("utf-8"), str(overlay_dir)]
+    parts = [t for pair in (*files, *overlay, *_evidence_texts()) for t in pair]
+    parts.append(str(overlay_dir))
     return cached("kb", parts, lambda: build_kb(files, overlay, overlay_dir))
 
 
