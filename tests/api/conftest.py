@@ -23,20 +23,11 @@ from mescc.api.app import create_app
 from mescc.api.audit import Caller
 from mescc.settings import Settings
 
-from . import fake_core
-
 POSTGRES_URL = os.environ.get("MESCC_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
 
 USERNAME = "dr-test"
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def core() -> Iterator[bool]:
-    """Use the fake document functions only while the library's are placeholders."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        yield fake_core.install(monkeypatch)
 
 
 def _postgres_schema_url(schema: str) -> str:

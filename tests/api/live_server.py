@@ -1,8 +1,7 @@
 """A real ``mescc serve`` in a subprocess, for the durability and browser tests.
 
-Run as a script it starts the service through the CLI's ``serve`` command (uvicorn). The
-stand-in document functions of ``fake_core`` are installed only while the library's are
-placeholders, exactly as in the in-process tests.
+Run as a script it starts the service through the CLI's ``serve`` command (uvicorn), with the
+real engine.
 """
 
 from __future__ import annotations
@@ -100,16 +99,9 @@ class LiveServer:
 
 
 def _main(port: int, database_url: str) -> None:
-    import pytest
-
-    sys.path.insert(0, str(HERE))
-    import fake_core
-
     from mescc.api.cli import serve
 
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        fake_core.install(monkeypatch)
-        serve(host="127.0.0.1", port=port, database_url=database_url, access_log=False)
+    serve(host="127.0.0.1", port=port, database_url=database_url, access_log=False)
 
 
 if __name__ == "__main__":
