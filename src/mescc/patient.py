@@ -47,8 +47,9 @@ class RadiotherapyCourse(BaseModel):
     """One earlier course of radiotherapy to the same spinal region."""
 
     model_config = _FROZEN
-    fractions: int | None = Field(default=None, ge=1, le=100)
-    dose_per_fraction_gy: float | None = Field(default=None, ge=0.1, le=30)
+    # A course without its fractions or dose cannot be checked: both are required (never 0).
+    fractions: int = Field(ge=1, le=100)
+    dose_per_fraction_gy: float = Field(ge=0.1, le=30)
     months_before: float | None = Field(default=None, ge=0)
     technique: Literal["conventional", "sbrt"] | None = None
 

@@ -315,7 +315,10 @@ def test_missing_doi_pmid_and_identifier_note() -> None:
     ['  pmid: "12345678"\n', '  identifier_note: "DOI and PMID UNVERIFIED; not printed"\n'],
 )
 def test_pmid_or_identifier_note_suffices(identifier: str) -> None:
-    build_kb([(FILE, TOY.replace('  doi: "10.0000/example.2000.1"\n', identifier))])
+    kb = build_kb([(FILE, TOY.replace('  doi: "10.0000/example.2000.1"\n', identifier))])
+    citation = next(iter(kb.instruments.values())).citation
+    assert citation.doi is None
+    assert citation.pmid or citation.identifier_note
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from mescc.dose import bed, eqd2
@@ -207,6 +208,7 @@ def _check_nieder(
     no_rm = _p(rs, "cumulative_bed_no_rm_gy2")
     small_risk = _p(rs, "cumulative_bed_small_risk_gy2")
     unit = f"Gy{ab:g}"
+    verdict = partial(RegimenCheck, label, n, d, cand, cum, cum2, cum_eqd2)
     problems: list[str] = []
     if interval is not None and interval < interval_min:
         problems.append(
@@ -222,55 +224,27 @@ def _check_nieder(
             "highest cumulative dose the rule set describes"
         )
     if problems:
-        return RegimenCheck(
-            label,
-            n,
-            d,
-            cand,
-            cum,
-            cum2,
-            cum_eqd2,
+        return verdict(
             OUTSIDE,
             False,
             f"{label}: outside published experience: " + "; ".join(problems) + ".",
         )
     if interval is None:
-        return RegimenCheck(
-            label,
-            n,
-            d,
-            cand,
-            cum,
-            cum2,
-            cum_eqd2,
+        return verdict(
             UNDETERMINED,
             None,
             f"{label}: cumulative BED {_r1(cum):g} {unit}, but the interval since the "
             "earlier course is not recorded, so the check is undetermined.",
         )
     if cum > no_rm:
-        return RegimenCheck(
-            label,
-            n,
-            d,
-            cand,
-            cum,
-            cum2,
-            cum_eqd2,
+        return verdict(
             ABOVE_NO_RM_LIMIT,
             False,
             f"{label}: cumulative BED {_r1(cum):g} {unit} is above {no_rm:g} {unit} "
             f"(no myelopathy reported up to it); the risk appears small up to "
             f"{small_risk:g} {unit} (not within the limit).",
         )
-    return RegimenCheck(
-        label,
-        n,
-        d,
-        cand,
-        cum,
-        cum2,
-        cum_eqd2,
+    return verdict(
         WITHIN,
         True,
         f"{label}: cumulative BED {_r1(cum):g} {unit} is within {no_rm:g} {unit} "
@@ -301,6 +275,7 @@ def _check_hytec(
     sbrt_max = _p(rs, "sbrt_eqd2_dmax_max_gy")
     cum_max = _p(rs, "cumulative_eqd2_dmax_max_gy")
     ratio_max = _p(rs, "sbrt_to_cumulative_ratio_max")
+    verdict = partial(RegimenCheck, label, n, d, cand_eqd2, cum_eqd2, cum2, cum_eqd2)
     problems: list[str] = []
     if interval is not None and interval < interval_min:
         problems.append(
@@ -313,40 +288,19 @@ def _check_hytec(
     if cum_eqd2 > 0 and sbrt_part / cum_eqd2 > ratio_max:
         problems.append(f"the SBRT share of the cumulative dose is above {ratio_max:g}")
     if problems:
-        return RegimenCheck(
-            label,
-            n,
-            d,
-            cand_eqd2,
-            cum_eqd2,
-            cum2,
-            cum_eqd2,
+        return verdict(
             OUTSIDE,
             False,
             f"{label}: outside published experience: " + "; ".join(problems) + ".",
         )
     if interval is None:
-        return RegimenCheck(
-            label,
-            n,
-            d,
-            cand_eqd2,
-            cum_eqd2,
-            cum2,
-            cum_eqd2,
+        return verdict(
             UNDETERMINED,
             None,
             f"{label}: cumulative EQD2 {_r1(cum_eqd2):g} Gy, but the interval is not "
             "recorded, so the check is undetermined.",
         )
-    return RegimenCheck(
-        label,
-        n,
-        d,
-        cand_eqd2,
-        cum_eqd2,
-        cum2,
-        cum_eqd2,
+    return verdict(
         WITHIN,
         True,
         f"{label}: cumulative EQD2 {_r1(cum_eqd2):g} Gy is within {cum_max:g} Gy "
@@ -376,13 +330,13 @@ def assess_reirradiation(
     ab2 = _gy2_alpha_beta(rs)
     courses = tuple(
         CourseDose(
-            fractions=c.fractions or 0,
-            dose_per_fraction_gy=c.dose_per_fraction_gy or 0.0,
+            fractions=c.fractions,
+            dose_per_fraction_gy=c.dose_per_fraction_gy,
             months_before=c.months_before,
             technique=c.technique,
-            bed=bed(c.fractions or 0, c.dose_per_fraction_gy or 0.0, ab),
-            bed_gy2=bed(c.fractions or 0, c.dose_per_fraction_gy or 0.0, ab2),
-            eqd2_gy2=eqd2(c.fractions or 0, c.dose_per_fraction_gy or 0.0, ab2),
+            bed=bed(c.fractions, c.dose_per_fraction_gy, ab),
+            bed_gy2=bed(c.fractions, c.dose_per_fraction_gy, ab2),
+            eqd2_gy2=eqd2(c.fractions, c.dose_per_fraction_gy, ab2),
         )
         for c in prior
     )
