@@ -59,6 +59,11 @@ class Step:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    server_cpu_s: float = float("nan")
+    client_cpu_s: float = float("nan")
+
+    def cpu_ms_per_request(self, cpu_s: float) -> float:
+        return cpu_s * 1000 / self.ok if self.ok else float("nan")
 
     def pct(self, q: float) -> float:
         data = sorted(self.latencies_ms)
@@ -66,6 +71,26 @@ class Step:
             return float("nan")
         index = min(len(data) - 1, max(0, round(q / 100 * len(data)) - 1))
         return data[index]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == current)
+    return total
 
 
 def free_port() -> int:
@@ -241,14 +266,19 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             try:
                 asyncio.run(run_step(url, token, 10, 1))  # warm-up, not reported
+                server_cpu, client_cpu = tree_cpu_seconds(server.pid), time.process_time()
                 step = asyncio.run(run_step(url, token, rate, args.seconds))
+                step.server_cpu_s = tree_cpu_seconds(server.pid) - server_cpu
+                step.client_cpu_s = time.process_time() - client_cpu
             finally:
                 stop_server(server)
             steps.append(step)
             print(
                 f"{rate:>6.0f} req/s offered: {step.ok / step.seconds:7.1f} req/s done, "
                 f"p50 {step.pct(50):8.2f} ms, p99 {step.pct(99):8.2f} ms, "
-                f"errors {step.errors}",
+                f"errors {step.errors}, CPU ms/request server "
+                f"{step.cpu_ms_per_request(step.server_cpu_s):.2f} "
+                f"client {step.cpu_ms_per_request(step.client_cpu_s):.2f}",
                 flush=True,
             )
     write_report(

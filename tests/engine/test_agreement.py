@@ -16,54 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mescc.assessment import assess_instruments, assess_table
-from mescc.fields import FIELDS, FieldSpec
 from mescc.kb.loader import KnowledgeBase
 from mescc.patient import Patient
-
-# Numbers around the published cut-offs (Rades 7 / 14 / 15, Chow KPS 60, TEACHH age 60, ...).
-NUMBER_EDGES = (0, 0.5, 1, 6.9, 7, 7.5, 8, 13.5, 14, 14.5, 15, 15.5, 16, 24, 100, 1000)
-INT_EDGES = (0, 1, 2, 3, 4, 5, 10)
-
-
-def value_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
-    """Allowed values of one key (its whole domain when finite)."""
-    domain = spec.domain()
-    if domain is not None:
-        return st.sampled_from(domain)
-    if spec.kind == "text":
-        return st.text(min_size=1, max_size=8)
-    lo = spec.minimum or 0
-    if spec.kind == "int":
-        edges = [v for v in INT_EDGES if v >= lo]
-        return st.sampled_from(edges) | st.integers(min_value=int(lo), max_value=60)
-    edges_f = [float(v) for v in NUMBER_EDGES if v >= lo]
-    return st.sampled_from(edges_f) | st.floats(
-        min_value=lo, max_value=400, allow_nan=False, allow_infinity=False
-    )
-
-
-#: Every key: missing (None) about a third of the time, else an allowed value.
-KEY_STRATEGIES = {f.key: st.none() | value_strategy(f) | value_strategy(f) for f in FIELDS}
-
-
-@st.composite
-def patients(draw: st.DrawFn) -> Patient:
-    row = {key: draw(strategy) for key, strategy in KEY_STRATEGIES.items()}
-    if row["visceral_metastases"] is False:  # refused by the patient model (and meaningless)
-        row["visceral_metastases_resectable"] = None
-        row["visceral_metastases_treatable"] = None
-    data: dict[str, Any] = {}
-    sins: dict[str, Any] = {}
-    for key, value in row.items():
-        if value is None:
-            continue
-        if key.startswith("sins_"):
-            sins[key.removeprefix("sins_")] = value
-        else:
-            data[key] = value
-    if sins:
-        data["sins"] = sins
-    return Patient.from_data(data)
+from patient_strategies import patients
 
 
 def as_columns(patient: Patient, kb: KnowledgeBase) -> dict[str, tuple[Any, Any, Any]]:

@@ -8,17 +8,18 @@ first migration refuse UPDATE and DELETE underneath.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mescc import __version__
 from mescc.api.models import AssessmentRecord
+from mescc.api.responses import dumps
 
 
 class AuditViolation(RuntimeError):
@@ -79,8 +80,8 @@ class Page:
 
 
 def canonical_json(value: Any) -> str:
-    """The stored text of a JSON value (stable key order, no NaN)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    """The stored text of a JSON value (stable key order; UTF-8, compact)."""
+    return dumps(value, sort_keys=True).decode("utf-8")
 
 
 def recommended_regimen(document: Mapping[str, Any]) -> str | None:
@@ -123,7 +124,7 @@ def record_assessment(
     session.add(row)
     session.commit()
     # What was stored, without parsing the text back: the same JSON values.
-    return _stored(row, inputs=json.loads(row.inputs_json), document=dict(document))
+    return _stored(row, inputs=orjson.loads(row.inputs_json), document=dict(document))
 
 
 def get_assessment(session: Session, assessment_id: int) -> StoredAssessment | None:
@@ -177,8 +178,8 @@ def _stored(
         knowledge_base_version=row.knowledge_base_version,
         software_version=row.software_version,
         allow_unverified=row.allow_unverified,
-        inputs=inputs if inputs is not None else json.loads(row.inputs_json),
-        document=document if document is not None else json.loads(row.document_json),
+        inputs=inputs if inputs is not None else orjson.loads(row.inputs_json),
+        document=document if document is not None else orjson.loads(row.document_json),
         document_sha256=row.document_sha256,
     )
 

@@ -14,10 +14,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mescc.api.responses import JSONBody
 from mescc.errors import InputError
 
 logger = logging.getLogger("mescc.api")
@@ -32,8 +33,8 @@ def problem(field: str | None, value: Any, allowed: str | None, message: str) ->
 
 def problems_response(
     status_code: int, problems: Sequence[dict[str, Any]], headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse({"detail": list(problems)}, status_code=status_code, headers=headers)
+) -> JSONBody:
+    return JSONBody({"detail": list(problems)}, status_code=status_code, headers=headers)
 
 
 def is_api_path(request: Request) -> bool:

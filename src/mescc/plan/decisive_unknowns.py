@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from mescc.assessment import Assessment
@@ -30,13 +31,13 @@ from mescc.kb.evidence import Evidence
 from mescc.kb.loader import KnowledgeBase
 from mescc.kb.schema import Predicate
 from mescc.patient import Patient
-from mescc.plan.core import PlanCore, build_core, views_of
-from mescc.plan.prognosis import ResultView, classify_prognosis
+from mescc.plan.core import PlanCore, views_of
+from mescc.plan.prognosis import Prognosis, ResultView, classify_prognosis
 from mescc.plan.radiotherapy import rank_regimens
 from mescc.plan.reasons import Citer
-from mescc.plan.reirradiation import assess_reirradiation
+from mescc.plan.reirradiation import REIRRADIATION_INPUTS, Reirradiation, assess_reirradiation
 from mescc.plan.rules import PlanRules
-from mescc.plan.surgery import assess_surgery
+from mescc.plan.surgery import DECISION_INPUTS, surgery_decision
 
 REGIMEN = "recommended_regimen"
 SURGERY = "surgery"
@@ -45,6 +46,7 @@ SCOPE_NOTE = (
     "of every cut-off), and each incomplete instrument at every group it can still reach; "
     "combinations of several separately missing inputs are not enumerated."
 )
+QUIET = "no single value changes the recommended regimen or the surgery flag"
 _SKIP = {"id", "steroid_contraindication_note"}
 
 
@@ -94,6 +96,14 @@ def candidate_values(
     key: str, kb: KnowledgeBase, extra_cuts: Iterable[float] = ()
 ) -> tuple[Any, ...]:
     """Values to try for a missing key: its finite domain, or points around every cut-off."""
+    return _candidate_values(key, kb, tuple(extra_cuts))
+
+
+@lru_cache(maxsize=1024)
+def _candidate_values(
+    key: str, kb: KnowledgeBase, extra_cuts: tuple[float, ...]
+) -> tuple[Any, ...]:
+    """``candidate_values``, once per (key, knowledge base, plan cut-offs)."""
     spec = FIELD_BY_KEY[key]
     if spec.kind in ("bool", "enum"):
         return spec.domain() or ()
@@ -112,6 +122,22 @@ def candidate_values(
     if spec.kind == "int":
         return tuple(dict.fromkeys(int(p) for p in out if float(p).is_integer()))
     return tuple(out)
+
+
+def _first(
+    prognosis: Prognosis,
+    priority: str | None,
+    evidence: Evidence,
+    rules: PlanRules,
+    citer: Citer,
+    reirradiation: Reirradiation | None,
+) -> str | None:
+    ranked = rank_regimens(prognosis, priority, evidence, rules, citer, reirradiation)
+    return ranked.recommended.label if ranked.recommended is not None else None
+
+
+# (evidence digest, ranking class, priority) -> the recommended regimen's label, across calls.
+_RANKED_FIRST: dict[tuple[str, str, str | None], str | None] = {}
 
 
 def with_value(patient: Patient, key: str, value: Any) -> Patient:
@@ -206,33 +232,59 @@ def find_decisive_unknowns(
     quiet: list[DecisiveUnknown] = []
     decisive_keys: set[str] = set()
 
-    rankings: dict[tuple[str, str | None], str | None] = {}
+    prognoses: dict[tuple[tuple[str, ResultView], ...], Prognosis] = {}
     compiled = compile_kb(kb)
     row0 = patient.to_row()
 
-    def rebuild(p: Patient, v: Mapping[str, ResultView]) -> tuple[str | None, bool]:
+    ranked_with_reirradiation: dict[tuple[int, str, str | None], str | None] = {}
+
+    def rebuild(
+        p: Patient,
+        v: Mapping[str, ResultView],
+        changed: tuple[tuple[str, ResultView], ...],
+        reirradiation: Reirradiation | None,
+    ) -> tuple[str | None, bool]:
         """(recommended regimen, surgery.consider) with the same rules as ``build_core``.
 
-        Without earlier radiotherapy the ranking depends only on the prognosis class and the
-        priority, so it is computed once per pair; surgery is assessed every time.
+        ``changed`` lists the views that differ from the patient's own. The prognosis depends
+        on the views alone, so it is classified once per distinct ``changed``. The ranking
+        depends only on the prognosis class, the priority and the re-irradiation check, so it
+        is computed once per combination (without earlier radiotherapy, kept across calls,
+        keyed by the evidence digest). The surgery flag comes from ``surgery_decision``, the
+        function ``assess_surgery`` itself decides with; no reasons or citations are built.
         """
-        if p.prior_radiotherapy:
-            return build_core(
-                p, v, kb, evidence, rules, citer, allow_unverified=allow_unverified
-            ).decision
-        prognosis = classify_prognosis(v, kb, rules, allow_unverified=allow_unverified)
-        reirradiation = assess_reirradiation(p, evidence, rules)
-        if reirradiation is not None:
-            return build_core(
-                p, v, kb, evidence, rules, citer, allow_unverified=allow_unverified
-            ).decision
+        prognosis = prognoses.get(changed)
+        if prognosis is None:
+            prognosis = classify_prognosis(v, kb, rules, allow_unverified=allow_unverified)
+            prognoses[changed] = prognosis
         priority = p.preferences.priority if p.preferences else None
-        key = (prognosis.ranking_class, priority)
-        if key not in rankings:
-            ranked = rank_regimens(prognosis, priority, evidence, rules, citer, None)
-            rankings[key] = ranked.recommended.label if ranked.recommended is not None else None
-        surgery = assess_surgery(p, v, prognosis, kb, evidence, rules, citer, None)
-        return rankings[key], surgery.consider
+        cls = prognosis.ranking_class
+        if reirradiation is None:
+            key = (evidence.digest, cls, priority)
+            if key not in _RANKED_FIRST:
+                _RANKED_FIRST[key] = _first(prognosis, priority, evidence, rules, citer, None)
+            label = _RANKED_FIRST[key]
+        else:
+            rkey = (id(reirradiation), cls, priority)
+            if rkey not in ranked_with_reirradiation:
+                ranked_with_reirradiation[rkey] = _first(
+                    prognosis, priority, evidence, rules, citer, reirradiation
+                )
+            label = ranked_with_reirradiation[rkey]
+        return label, surgery_decision(p, v, prognosis, kb, evidence, rules).consider
+
+    decisions: dict[tuple[tuple[str, ResultView], ...], tuple[str | None, bool]] = {}
+
+    def same_patient(
+        v: Mapping[str, ResultView], changed: tuple[tuple[str, ResultView], ...]
+    ) -> tuple[str | None, bool]:
+        """``rebuild`` of the patient itself with other views: once per distinct ``changed``."""
+        decision = decisions.get(changed)
+        if decision is None:
+            decision = decisions[changed] = rebuild(patient, v, changed, core.reirradiation)
+        return decision
+
+    reirradiations: list[Reirradiation | None] = []  # kept alive: their ids key the memo
 
     for key in _missing_keys(assessment, core, patient):
         if key.startswith("prior_radiotherapy["):
@@ -241,17 +293,32 @@ def find_decisive_unknowns(
             values = candidate_values(key, kb, plan_cuts.get(key, ()))
         outcomes: list[tuple[Any, tuple[str | None, bool]]] = []
         readers = [ci for ci in compiled if key in ci.inputs]
+        # A key the decision does not read itself acts only through the instruments' views.
+        field_name = key.split("[", 1)[0]
+        direct = field_name in DECISION_INPUTS or field_name in REIRRADIATION_INPUTS
+        recheck = field_name in REIRRADIATION_INPUTS
         for value in values:
-            if key.startswith("prior_radiotherapy["):
-                p2 = with_value(patient, key, value)
-            else:
-                p2 = patient.with_value(key, value)
             row = dict(row0)
             row[key] = value
             v2 = dict(views)
+            changed: list[tuple[str, ResultView]] = []
             for ci in readers:  # only the instruments that read this key can change
-                v2[ci.id] = ResultView.of(evaluate(ci, row, kb.version))
-            outcomes.append((value, rebuild(p2, v2)))
+                view = ResultView.of(evaluate(ci, row, kb.version))
+                if view != views[ci.id]:
+                    v2[ci.id] = view
+                    changed.append((ci.id, view))
+            if direct:
+                if key.startswith("prior_radiotherapy["):
+                    p2 = with_value(patient, key, value)
+                else:
+                    p2 = patient.with_value(key, value)
+                reirradiation = core.reirradiation
+                if recheck:
+                    reirradiation = assess_reirradiation(p2, evidence, rules)
+                    reirradiations.append(reirradiation)
+                outcomes.append((value, rebuild(p2, v2, tuple(changed), reirradiation)))
+            else:
+                outcomes.append((value, same_patient(v2, tuple(changed))))
         changes, detail = _detail(key, base, outcomes)
         if changes:
             decisive.append(DecisiveUnknown(key, (key,), changes, detail))
@@ -262,7 +329,7 @@ def find_decisive_unknowns(
                     key,
                     (key,),
                     (),
-                    "no single value changes the recommended regimen or the surgery flag",
+                    QUIET,
                 )
             )
 
@@ -280,8 +347,9 @@ def find_decisive_unknowns(
         for label in result.possible_groups:
             points = _points_in(inst.groups, label, result.possible_points)
             v2 = dict(views)
-            v2[iid] = ResultView(iid, "computed", points, label, inst.verification)
-            outcomes_g.append((f"group {label}", rebuild(patient, v2)))
+            view = ResultView(iid, "computed", points, label, inst.verification)
+            v2[iid] = view
+            outcomes_g.append((f"group {label}", same_patient(v2, ((iid, view),))))
         changes, detail = _detail(inst.name, base, outcomes_g)
         if changes:
             keys = tuple(result.missing)

@@ -424,6 +424,8 @@ def _missing_to_classify(
     kb: KnowledgeBase,
     rules: PlanRules,
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not missing:
+        return ()
     out: list[tuple[str, tuple[str, ...]]] = []
     for iid in rules.prognosis.order:
         view = results.get(iid)

@@ -308,6 +308,11 @@ def _check_hytec(
     )
 
 
+# The patient keys ``assess_reirradiation`` reads (the decisive-unknown search re-checks only
+# when one of them changes; tests/plan/test_plan_decision_inputs.py checks it).
+REIRRADIATION_INPUTS = frozenset({"prior_radiotherapy", "spinal_level"})
+
+
 def assess_reirradiation(
     patient: Patient, evidence: Evidence, rules: PlanRules
 ) -> Reirradiation | None:

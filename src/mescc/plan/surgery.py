@@ -33,7 +33,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mescc.kb.evidence import EligibilityCriterion, Evidence, Figure
+from mescc.kb.evidence import (
+    BilskyGroup,
+    EligibilityCriterion,
+    Evidence,
+    Figure,
+    ScoreBand,
+    ScoreGroup,
+)
 from mescc.kb.loader import KnowledgeBase
 from mescc.patient import Patient
 from mescc.plan.prognosis import Prognosis, ResultView, group_of
@@ -44,6 +51,9 @@ from mescc.plan.rules import PlanRules
 BILSKY = "bilsky_escc_2010"
 SINS = "sins_2010"
 AMBULATORY = "rades_ambulatory_2008"
+PARAPLEGIA = "not_paraplegic_over_48h"
+EXCLUDED_BY_SURVIVAL = "the expected survival"
+EXCLUDED_BY_OPERABILITY = "medical inoperability"
 SINS_KEYS = (
     "sins_location",
     "sins_pain",
@@ -126,51 +136,65 @@ def _figure_text(fig: Figure) -> str:
 # --------------------------------------------------------------------------- rules
 
 
+def bilsky_group(
+    view: ResultView | None, kb: KnowledgeBase, evidence: Evidence
+) -> BilskyGroup | None:
+    """The ``surgery.yaml`` Bilsky group (high-grade / 1c / low-grade) of a computed ESCC."""
+    if view is None or not view.computed:
+        return None
+    group = group_of(kb.instruments[BILSKY], view.group)
+    members = set(group.members or ()) if group else set()
+    return next((bg for bg in evidence.surgery.bilsky_groups if set(bg.grades) == members), None)
+
+
 def compression_rule(
     view: ResultView | None, kb: KnowledgeBase, evidence: Evidence
 ) -> tuple[str | None, Reason | None]:
     """Bilsky ESCC: the group id (high_grade / intermediate / low_grade) and its reason."""
-    if view is None or not view.computed:
+    bg = bilsky_group(view, kb, evidence)
+    if bg is None or view is None:
         return None, None
-    inst = kb.instruments[BILSKY]
-    group = group_of(inst, view.group)
-    members = set(group.members or ()) if group else set()
-    for bg in evidence.surgery.bilsky_groups:
-        if set(bg.grades) == members:
-            code = {
-                "high_grade": "escc_high_grade",
-                "intermediate": "escc_grade_1c",
-                "low_grade": "escc_low_grade",
-            }.get(bg.id, f"escc_{bg.id}")
-            return bg.id, Reason(
-                code,
-                f"Bilsky ESCC group {view.group} ({bg.label}): {bg.use}",
-                bg.evidence,
-                {"escc_grade": view.group},
-                bg.verification,
-            )
-    return None, None
+    code = {
+        "high_grade": "escc_high_grade",
+        "intermediate": "escc_grade_1c",
+        "low_grade": "escc_low_grade",
+    }.get(bg.id, f"escc_{bg.id}")
+    return bg.id, Reason(
+        code,
+        f"Bilsky ESCC group {view.group} ({bg.label}): {bg.use}",
+        bg.evidence,
+        {"escc_grade": view.group},
+        bg.verification,
+    )
+
+
+def sins_band(view: ResultView | None, evidence: Evidence) -> ScoreBand | None:
+    """The ``surgery.yaml`` SINS band of a computed ``sins_2010`` group."""
+    if view is None or not view.computed or view.points is None:
+        return None
+    for band in evidence.surgery.sins_bands:
+        lo, hi = band.range
+        if lo <= view.points <= hi and view.group == f"{lo}-{hi}":
+            return band
+    return None
 
 
 def stability_rule(
     view: ResultView | None, evidence: Evidence
 ) -> tuple[bool | None, Reason | None]:
     """SINS band of the ``sins_2010`` group: whether it warrants surgical consultation."""
-    if view is None or not view.computed or view.points is None:
+    band = sins_band(view, evidence)
+    if band is None or view is None:
         return None, None
-    for band in evidence.surgery.sins_bands:
-        lo, hi = band.range
-        if lo <= view.points <= hi and view.group == f"{lo}-{hi}":
-            action = f" {band.action}" if band.action else ""
-            code = "sins_surgical_consultation" if band.surgical_consultation else "sins_stable"
-            return band.surgical_consultation, Reason(
-                code,
-                f"SINS {view.points} (group {view.group}, {band.label.lower()}).{action}",
-                band.evidence,
-                {"sins_2010.points": view.points},
-                band.verification,
-            )
-    return None, None
+    action = f" {band.action}" if band.action else ""
+    code = "sins_surgical_consultation" if band.surgical_consultation else "sins_stable"
+    return band.surgical_consultation, Reason(
+        code,
+        f"SINS {view.points} (group {view.group}, {band.label.lower()}).{action}",
+        band.evidence,
+        {"sins_2010.points": view.points},
+        band.verification,
+    )
 
 
 def radiosensitivity_rule(
@@ -238,6 +262,23 @@ def _bool_status(value: bool | None, good: bool = True) -> str:
     return "met" if value is good else "not_met"
 
 
+def _paraplegia_status(patient: Patient, ec: EligibilityCriterion, rules: PlanRules) -> str:
+    """Patchell "not paraplegic for more than 48 h": from the hours, else the walking status."""
+    hours = patient.paraplegia_hours
+    if hours is not None and ec.threshold is not None:
+        return "met" if hours <= ec.threshold else "not_met"
+    if patient.ambulatory_status in rules.patchell.not_paraplegic.ambulatory_status:
+        return "met"
+    return "unknown"
+
+
+def _survival_status(prognosis: Prognosis, rules: PlanRules) -> tuple[str, str | None]:
+    """Patchell expected survival, read from the prognosis class (``plan_rules.yaml``)."""
+    cls = "near_end_of_life" if prognosis.near_end_of_life else prognosis.prognosis_class
+    by_class = rules.patchell.expected_survival.by_class
+    return (by_class.get(cls, "unknown") if cls else "unknown"), cls  # type: ignore[call-overload]
+
+
 def patchell_criteria(
     patient: Patient,
     prognosis: Prognosis,
@@ -279,18 +320,11 @@ def patchell_criteria(
                     pr.pain_counts_as_symptom.statement,
                 )
             )
-        elif ec.id == "not_paraplegic_over_48h":
-            hours = patient.paraplegia_hours
-            if hours is not None and ec.threshold is not None:
-                st = "met" if hours <= ec.threshold else "not_met"
-            elif patient.ambulatory_status in pr.not_paraplegic.ambulatory_status:
-                st = "met"
-            else:
-                st = "unknown"
-            out.append(_criterion(ec, st, hours, pr.not_paraplegic.statement))
+        elif ec.id == PARAPLEGIA:
+            st = _paraplegia_status(patient, ec, rules)
+            out.append(_criterion(ec, st, patient.paraplegia_hours, pr.not_paraplegic.statement))
         elif ec.id == pr.expected_survival.criterion:
-            cls = "near_end_of_life" if prognosis.near_end_of_life else prognosis.prognosis_class
-            st = pr.expected_survival.by_class.get(cls, "unknown") if cls else "unknown"  # type: ignore[call-overload]
+            st, cls = _survival_status(prognosis, rules)
             out.append(_criterion(ec, st, cls, pr.expected_survival.statement))
         elif ec.id == "medically_operable":
             out.append(
@@ -325,6 +359,101 @@ def _patchell_status(criteria: tuple[Criterion, ...]) -> str:
     if "unknown" in statuses:
         return "undetermined"
     return "eligible_on_recorded_criteria"
+
+
+def ambulatory_group(view: ResultView | None, evidence: Evidence) -> ScoreGroup | None:
+    """The ``rades_ambulatory_2008`` group (``surgery.yaml``) of a computed score."""
+    if view is None or not view.computed or view.points is None:
+        return None
+    groups = evidence.surgery.rades_ambulatory_2008_groups.groups
+    return next((g for g in groups if g.range[0] <= view.points <= g.range[1]), None)
+
+
+# The patient keys ``surgery_decision`` and the regimen ranking read themselves (everything else
+# reaches the decision through instrument results). The decisive-unknown search relies on it;
+# tests/plan/test_plan_decision_inputs.py checks that no other key moves the decision.
+DECISION_INPUTS = frozenset(
+    {
+        "primary_tumor",
+        "paraplegia_hours",
+        "ambulatory_status",
+        "medically_operable",
+        "preferences",
+        "prior_radiotherapy",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SurgeryDecision:
+    """What ``surgery.consider`` rests on; :func:`assess_surgery` builds its reasons from it.
+
+    The decisive-unknown search asks only for this (no reasons, no citations), so the flag it
+    compares is computed by the same code as the plan's.
+    """
+
+    escc_group: str | None
+    sins_consult: bool | None
+    radiosensitivity: str | None
+    ambulatory: ScoreGroup | None
+    paraplegic_over_48h: bool
+    excluded: tuple[str, ...]
+    acceptable: bool | None
+
+    @property
+    def escc_indication(self) -> bool:
+        """High-grade compression of a tumour not classed radiosensitive, within Patchell."""
+        return (
+            self.escc_group == "high_grade"
+            and self.radiosensitivity != "radiosensitive"
+            and not self.paraplegic_over_48h
+        )
+
+    @property
+    def amb_candidate(self) -> bool:
+        return self.ambulatory is not None and self.ambulatory.surgical_candidate
+
+    @property
+    def criteria_met(self) -> bool:
+        return self.escc_indication or bool(self.sins_consult) or self.amb_candidate
+
+    @property
+    def consider(self) -> bool:
+        return self.criteria_met and not self.excluded and self.acceptable is not False
+
+
+def surgery_decision(
+    patient: Patient,
+    results: Mapping[str, ResultView],
+    prognosis: Prognosis,
+    kb: KnowledgeBase,
+    evidence: Evidence,
+    rules: PlanRules,
+) -> SurgeryDecision:
+    """Indications (compression, stability, ambulatory score) and exclusions, without reasons."""
+    escc = bilsky_group(results.get(BILSKY), kb, evidence)
+    band = sins_band(results.get(SINS), evidence)
+    tumour = patient.primary_tumor
+    eligibility = {ec.id: ec for ec in evidence.surgery.patchell.eligibility}
+    para = eligibility.get(PARAPLEGIA)
+    excluded: list[str] = []
+    if (
+        rules.patchell.expected_survival.criterion in eligibility
+        and _survival_status(prognosis, rules)[0] == "not_met"
+    ):
+        excluded.append(EXCLUDED_BY_SURVIVAL)
+    if "medically_operable" in eligibility and patient.medically_operable is False:
+        excluded.append(EXCLUDED_BY_OPERABILITY)
+    return SurgeryDecision(
+        escc_group=escc.id if escc is not None else None,
+        sins_consult=band.surgical_consultation if band is not None else None,
+        radiosensitivity=evidence.radiosensitivity_of(tumour).id if tumour is not None else None,
+        ambulatory=ambulatory_group(results.get(AMBULATORY), evidence),
+        paraplegic_over_48h=para is not None
+        and _paraplegia_status(patient, para, rules) == "not_met",
+        excluded=tuple(excluded),
+        acceptable=patient.preferences.surgery_acceptable if patient.preferences else None,
+    )
 
 
 def neurological_signs(patient: Patient, rules: PlanRules) -> tuple[bool | None, str | None]:
@@ -362,6 +491,7 @@ def assess_surgery(
     reasons: list[Reason] = []
     missing: list[str] = []
     surgery_data = evidence.surgery
+    decision = surgery_decision(patient, results, prognosis, kb, evidence, rules)
 
     escc_group, escc_reason = compression_rule(results.get(BILSKY), kb, evidence)
     if escc_reason:
@@ -380,23 +510,20 @@ def assess_surgery(
         missing.append("primary_tumor")
 
     amb_view = results.get(AMBULATORY)
-    amb_candidate = False
-    if amb_view is not None and amb_view.computed and amb_view.points is not None:
-        for g in surgery_data.rades_ambulatory_2008_groups.groups:
-            if g.range[0] <= amb_view.points <= g.range[1]:
-                amb_candidate = g.surgical_candidate
-                reasons.append(
-                    Reason(
-                        "ambulatory_score_surgical_candidate"
-                        if amb_candidate
-                        else "ambulatory_score",
-                        f"Rades post-RT ambulatory score {amb_view.points} (group {g.label}, "
-                        f"{amb_view.verification} points): {g.recommendation}",
-                        (surgery_data.rades_ambulatory_2008_groups.source,),
-                        {f"{AMBULATORY}.points": amb_view.points},
-                        amb_view.verification,
-                    )
-                )
+    amb_group = decision.ambulatory
+    if amb_group is not None and amb_view is not None:
+        reasons.append(
+            Reason(
+                "ambulatory_score_surgical_candidate"
+                if amb_group.surgical_candidate
+                else "ambulatory_score",
+                f"Rades post-RT ambulatory score {amb_view.points} (group {amb_group.label}, "
+                f"{amb_view.verification} points): {amb_group.recommendation}",
+                (surgery_data.rades_ambulatory_2008_groups.source,),
+                {f"{AMBULATORY}.points": amb_view.points},
+                amb_view.verification,
+            )
+        )
 
     neuro, neuro_key = neurological_signs(patient, rules)
     criteria = patchell_criteria(patient, prognosis, neuro, reirradiation, evidence, rules)
@@ -413,11 +540,9 @@ def assess_surgery(
         (b.range[0] for b in surgery_data.sins_bands if b.surgical_consultation), default=None
     )
 
-    # Indications.
-    escc_indication = escc_group == "high_grade" and radio != "radiosensitive"
-    para = by_id.get("not_paraplegic_over_48h")
-    if para is not None and para.status == "not_met":
-        escc_indication = False
+    # Indications (decided in surgery_decision; explained here).
+    para = by_id.get(PARAPLEGIA)
+    if decision.paraplegic_over_48h and para is not None:
         reasons.append(
             Reason(
                 "paraplegic_over_48h",
@@ -441,14 +566,15 @@ def assess_surgery(
                 "primary",
             )
         )
-    criteria_met = escc_indication or bool(sins_consult) or amb_candidate
+    escc_indication = decision.escc_indication
+    amb_candidate = decision.amb_candidate
+    criteria_met = decision.criteria_met
 
     # Exclusions that apply to every indication (systemic: survival, operability).
     survival = by_id.get(rules.patchell.expected_survival.criterion)
     operable = by_id.get("medically_operable")
-    excluded: list[str] = []
-    if survival is not None and survival.status == "not_met":
-        excluded.append("the expected survival")
+    excluded = decision.excluded
+    if EXCLUDED_BY_SURVIVAL in excluded and survival is not None:
         reasons.append(
             Reason(
                 "expected_survival_below_patchell",
@@ -460,8 +586,7 @@ def assess_surgery(
                 PROJECT_DECISION,
             )
         )
-    if operable is not None and operable.status == "not_met":
-        excluded.append("medical inoperability")
+    if EXCLUDED_BY_OPERABILITY in excluded and operable is not None:
         reasons.append(
             Reason(
                 "not_medically_operable",
@@ -565,8 +690,8 @@ def assess_surgery(
     if prognosis.prognosis_class is None and not prognosis.near_end_of_life:
         missing.append("survival prognosis (see prognosis)")
 
-    acceptable = patient.preferences.surgery_acceptable if patient.preferences else None
-    consider = criteria_met and not excluded and acceptable is not False
+    acceptable = decision.acceptable
+    consider = decision.consider
     review = surgery_data.review_statement
     if criteria_met and acceptable is False:
         reasons.insert(

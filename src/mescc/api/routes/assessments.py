@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from mescc.api import assessing, audit
 from mescc.api.audit import AssessmentFilter, StoredAssessment
@@ -15,6 +15,7 @@ from mescc.api.body import patient_json, patient_request_body
 from mescc.api.deps import CallerDep, DbDep, KnowledgeBaseDep
 from mescc.api.errors import problem
 from mescc.api.pdf import report_pdf
+from mescc.api.responses import JSONBody
 from mescc.api.schemas import AssessmentPage, AssessmentResponse, RerunResponse, error_responses
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
@@ -72,7 +73,7 @@ def create_assessment(
     allow_unverified: Annotated[
         bool, Query(description="Let unverified instruments influence the ranking")
     ] = False,
-) -> JSONResponse:
+) -> JSONBody:
     """The contract's assessment document (as `mescc assess --format json`), plus `id`,
     `created_at` and an `audit` block. Nothing is stored when the input is invalid (422)."""
     record = assessing.assess_and_record(
@@ -82,7 +83,7 @@ def create_assessment(
         knowledge_base=knowledge_base,
         allow_unverified=allow_unverified,
     )
-    return JSONResponse(
+    return JSONBody(
         assessing.api_view(record),
         status_code=201,
         headers={"Location": f"/api/v1/assessments/{record.id}"},
@@ -109,7 +110,7 @@ def list_assessments(
         str | None, Query(description="Recommended regimen, e.g. `5 x 4 Gy`")
     ] = None,
     patient_ref: Annotated[str | None, Query(description="The patient's `id` field")] = None,
-) -> JSONResponse:
+) -> JSONBody:
     where = AssessmentFilter(
         created_after=_aware(created_after),
         created_before=_aware(created_before),
@@ -123,7 +124,7 @@ def list_assessments(
         params = {k: v for k, v in request.query_params.items() if k != "offset"}
         params["offset"] = str(offset + limit)
         next_url = f"/api/v1/assessments?{urlencode(params)}"
-    return JSONResponse(
+    return JSONBody(
         {
             "items": [assessing.summary_view(item) for item in page.items],
             "total": page.total,
@@ -140,8 +141,8 @@ def list_assessments(
     responses=error_responses(401, 404, 422),
     summary="One stored assessment, exactly as it was returned when made",
 )
-def get_assessment(assessment_id: int, db: DbDep) -> JSONResponse:
-    return JSONResponse(assessing.api_view(load_or_404(db, assessment_id)))
+def get_assessment(assessment_id: int, db: DbDep) -> JSONBody:
+    return JSONBody(assessing.api_view(load_or_404(db, assessment_id)))
 
 
 @router.get(
@@ -169,9 +170,7 @@ def get_report(assessment_id: int, request: Request, db: DbDep) -> Response:
     responses=error_responses(401, 404, 422),
     summary="Re-run the stored inputs on the current knowledge base and show what changed",
 )
-def rerun_assessment(
-    assessment_id: int, db: DbDep, knowledge_base: KnowledgeBaseDep
-) -> JSONResponse:
+def rerun_assessment(assessment_id: int, db: DbDep, knowledge_base: KnowledgeBaseDep) -> JSONBody:
     """Nothing is stored; the stored assessment is never changed."""
     record = load_or_404(db, assessment_id)
-    return JSONResponse(assessing.rerun(record, knowledge_base=knowledge_base).as_dict())
+    return JSONBody(assessing.rerun(record, knowledge_base=knowledge_base).as_dict())

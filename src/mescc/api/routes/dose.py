@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 
 from mescc import document as core
 from mescc.api.errors import problems_response
+from mescc.api.responses import JSONBody
 from mescc.api.schemas import error_responses
 from mescc.errors import InputError
 
@@ -25,9 +25,9 @@ def dose(
     fractions: Annotated[int, Query(ge=1, description="Number of fractions")],
     dose_per_fraction_gy: Annotated[float, Query(gt=0, description="Dose per fraction (Gy)")],
     alpha_beta: Annotated[float, Query(gt=0, description="α/β ratio (Gy)")] = 10.0,
-) -> JSONResponse:
+) -> JSONBody:
     try:
-        return JSONResponse(core.dose_document(fractions, dose_per_fraction_gy, alpha_beta))
+        return JSONBody(core.dose_document(fractions, dose_per_fraction_gy, alpha_beta))
     except InputError:
         raise
     except ValueError as exc:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from mescc import document as core
 from mescc.api.deps import KnowledgeBaseDep
+from mescc.api.responses import JSONBody
 from mescc.api.schemas import error_responses
 
 router = APIRouter(prefix="/instruments", tags=["instruments"])
@@ -20,5 +20,5 @@ router = APIRouter(prefix="/instruments", tags=["instruments"])
     responses=error_responses(401),
     summary="Every instrument (as `mescc instruments --format json`)",
 )
-def list_instruments(knowledge_base: KnowledgeBaseDep) -> JSONResponse:
-    return JSONResponse(core.instruments_document(kb=knowledge_base))
+def list_instruments(knowledge_base: KnowledgeBaseDep) -> JSONBody:
+    return JSONBody(core.instruments_document(kb=knowledge_base))
