@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -31,7 +31,9 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """A session per request. Opening one does not touch the database (it connects on first
+    use, in the worker thread of the route), so this runs on the event loop: no thread hop."""
     with request.app.state.session_factory() as session:
         yield session
 

@@ -22,7 +22,7 @@ from mescc.kb.evidence import Evidence, load_evidence
 from mescc.kb.loader import KnowledgeBase
 from mescc.plan.core import PlanCore, build_core, missing_of, timing_dict, views_of
 from mescc.plan.decisive_unknowns import DecisiveUnknown, find_decisive_unknowns, scope_note
-from mescc.plan.reasons import Citer, Reason
+from mescc.plan.reasons import Reason, citer_for
 from mescc.plan.rules import checked_rules
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def build_plan(
     """
     evidence = evidence or load_evidence()
     rules = checked_rules(kb, evidence)
-    citer = Citer(evidence, kb)
+    citer = citer_for(evidence, kb)
     core = build_core(
         assessment.patient,
         views_of(assessment.instruments),

@@ -116,7 +116,10 @@ class RegimenOption:
             "trial_regimen": self.trial_regimen,
             "supported": self.supported,
             "rationale": [r.as_dict() for r in self.rationale],
-            "outcomes": [dict(o) for o in self.outcomes],
+            "outcomes": [
+                {**o, "pooled_arm": list(o["pooled_arm"]) if o["pooled_arm"] else o["pooled_arm"]}
+                for o in self.outcomes
+            ],
             "guidelines": [dict(g) for g in self.guidelines],
         }
 
@@ -242,8 +245,10 @@ def rank_regimens(
             trial_regimen=reg.trial_regimen,
             supported=supported,
             rationale=citer.all(reasons),
-            outcomes=_outcome_dicts(reg, evidence, citer),
-            guidelines=_guideline_dicts(reg, citer),
+            outcomes=citer.derived(
+                ("outcomes", reg.id), lambda: _outcome_dicts(reg, evidence, citer)
+            ),
+            guidelines=citer.derived(("guidelines", reg.id), lambda: _guideline_dicts(reg, citer)),
         )
 
     ordered = list(cr.order[prio])  # type: ignore[index]

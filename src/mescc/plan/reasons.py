@@ -16,10 +16,10 @@ Clinical traps guarded here:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from mescc.kb.evidence import Evidence
 from mescc.kb.loader import KnowledgeBase
@@ -27,6 +27,7 @@ from mescc.kb.loader import KnowledgeBase
 #: Verification of a reason beyond the four instrument levels: COMPUTED values (linear-quadratic
 #: maths) and project decisions (rules no source states, e.g. score group -> regimen, Q15).
 COMPUTED = "computed"
+T = TypeVar("T")
 PROJECT_DECISION = "project_decision"
 
 
@@ -88,6 +89,9 @@ class Citer:
     evidence: Evidence
     kb: KnowledgeBase
     _cache: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _derived: dict[Hashable, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def citation(self, evidence_id: str) -> str:
         """The printable citation of a source id or an instrument id; ``KeyError`` if neither."""
@@ -108,11 +112,41 @@ class Citer:
 
     def resolve(self, reason: Reason) -> Reason:
         """The reason with its citations filled in."""
-        return replace(reason, citations=tuple(self.citation(e) for e in reason.evidence_ids))
+        return Reason(
+            reason.code,
+            reason.text,
+            reason.evidence_ids,
+            reason.inputs,
+            reason.verification,
+            tuple(self.citation(e) for e in reason.evidence_ids),
+        )
+
+    def derived(self, key: Hashable, build: Callable[[], T]) -> T:
+        """A value built once from this knowledge base and evidence (e.g. a regimen's cited
+        outcome figures), kept with the citations it contains."""
+        if key not in self._derived:
+            self._derived[key] = build()
+        value: T = self._derived[key]
+        return value
 
     def all(self, reasons: Iterable[Reason]) -> tuple[Reason, ...]:
         """Every reason resolved, in order."""
         return tuple(self.resolve(r) for r in reasons)
+
+
+_CITERS: dict[tuple[int, int], Citer] = {}
+
+
+def citer_for(evidence: Evidence, kb: KnowledgeBase) -> Citer:
+    """The shared :class:`Citer` of an evidence base and a knowledge base (a few are kept; each
+    holds its two bases, so the ids that key it cannot be reused while it is kept)."""
+    key = (id(evidence), id(kb))
+    citer = _CITERS.get(key)
+    if citer is None or citer.evidence is not evidence or citer.kb is not kb:
+        if len(_CITERS) >= 8:
+            _CITERS.pop(next(iter(_CITERS)))
+        citer = _CITERS[key] = Citer(evidence, kb)
+    return citer
 
 
 def reasons_as_dicts(reasons: Iterable[Reason]) -> list[dict[str, Any]]:

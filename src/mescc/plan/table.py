@@ -29,7 +29,7 @@ from mescc.kb.loader import KnowledgeBase, load_kb
 from mescc.kb.schema import VERIFICATION_ORDER
 from mescc.plan.core import rank_for
 from mescc.plan.prognosis import ResultView
-from mescc.plan.reasons import Citer
+from mescc.plan.reasons import Citer, citer_for
 from mescc.plan.rules import PlanRules, checked_rules
 
 OUTPUT = "recommended_regimen"
@@ -129,7 +129,7 @@ def recommended_regimens_for_table(
     kb = kb or load_kb()
     evidence = evidence or load_evidence()
     rules = checked_rules(kb, evidence)
-    citer = Citer(evidence, kb)
+    citer = citer_for(evidence, kb)
     cis = {ci.id: ci for ci in compile_kb(kb)}
     ids, keys = regimen_columns(kb, rules)
     if frame.height and all(f"{i}__verification" in frame.columns for i in ids):
