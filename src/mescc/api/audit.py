@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mescc import __version__
@@ -94,6 +94,9 @@ def recommended_regimen(document: Mapping[str, Any]) -> str | None:
     return None
 
 
+_INSERT = insert(AssessmentRecord).returning(AssessmentRecord.id)
+
+
 def record_assessment(
     session: Session,
     *,
@@ -102,29 +105,45 @@ def record_assessment(
     document: Mapping[str, Any],
     allow_unverified: bool,
 ) -> StoredAssessment:
-    """Append one assessment and commit; the returned value is what was stored."""
+    """Append one assessment and commit; the returned value is what was stored.
+
+    One INSERT ... RETURNING id (SQLAlchemy Core: no unit of work is needed to append a row that
+    is never loaded, changed or deleted again), then the commit.
+    """
     document_text = canonical_json(document)
     patient_ref = inputs.get("id")
     kb_version = document.get("knowledge_base_version")
     schema_version = document.get("schema_version")
-    row = AssessmentRecord(
-        created_at=datetime.now(UTC),
-        user_id=caller.id,
+    values: dict[str, Any] = {
+        "created_at": datetime.now(UTC),
+        "user_id": caller.id,
+        "username": caller.username,
+        "patient_ref": str(patient_ref)[:200] if patient_ref is not None else None,
+        "recommended_regimen": recommended_regimen(document),
+        "schema_version": str(schema_version) if schema_version is not None else None,
+        "knowledge_base_version": str(kb_version) if kb_version is not None else None,
+        "software_version": __version__,
+        "allow_unverified": allow_unverified,
+        "inputs_json": canonical_json(inputs),
+        "document_json": document_text,
+        "document_sha256": hashlib.sha256(document_text.encode("utf-8")).hexdigest(),
+    }
+    new_id = session.connection().execute(_INSERT, values).scalar_one()
+    session.commit()
+    # What was stored, without parsing the document back: the same JSON values.
+    return StoredAssessment(
+        id=new_id,
+        created_at=values["created_at"],
         username=caller.username,
-        patient_ref=str(patient_ref)[:200] if patient_ref is not None else None,
-        recommended_regimen=recommended_regimen(document),
-        schema_version=str(schema_version) if schema_version is not None else None,
-        knowledge_base_version=str(kb_version) if kb_version is not None else None,
+        patient_ref=values["patient_ref"],
+        recommended_regimen=values["recommended_regimen"],
+        knowledge_base_version=values["knowledge_base_version"],
         software_version=__version__,
         allow_unverified=allow_unverified,
-        inputs_json=canonical_json(inputs),
-        document_json=document_text,
-        document_sha256=hashlib.sha256(document_text.encode("utf-8")).hexdigest(),
+        inputs=orjson.loads(values["inputs_json"]),
+        document=dict(document),
+        document_sha256=values["document_sha256"],
     )
-    session.add(row)
-    session.commit()
-    # What was stored, without parsing the text back: the same JSON values.
-    return _stored(row, inputs=orjson.loads(row.inputs_json), document=dict(document))
 
 
 def get_assessment(session: Session, assessment_id: int) -> StoredAssessment | None:
