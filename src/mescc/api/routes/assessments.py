@@ -65,7 +65,7 @@ def load_or_404(db: DbDep, assessment_id: int) -> StoredAssessment:
     summary="Assess a patient and store the assessment",
     openapi_extra={"requestBody": patient_request_body(_EXAMPLE_PATIENT)},
 )
-def create_assessment(
+async def create_assessment(
     patient: Annotated[dict[str, Any], Depends(patient_json)],
     caller: CallerDep,
     db: DbDep,
@@ -76,6 +76,10 @@ def create_assessment(
 ) -> JSONBody:
     """The contract's assessment document (as `mescc assess --format json`), plus `id`,
     `created_at` and an `audit` block. Nothing is stored when the input is invalid (422)."""
+    # Run on the event loop, not in the thread pool: the work is CPU-bound (a few ms of
+    # Python, which holds the GIL whichever thread runs it) and the one wait, the audit commit,
+    # is shorter than the thread hand-offs it would save (1 ms of CPU per request measured,
+    # benchmarks/results_api.md). Parallelism comes from worker processes (`--workers`).
     record = assessing.assess_and_record(
         db,
         caller=caller,
