@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mescc.api.audit import Caller
@@ -91,13 +91,17 @@ def create_token(session: Session, username: str, label: str = "") -> str:
     return token
 
 
+# Core, not ORM: this runs on every API request (a fraction of the ORM path's cost).
+_CALLER_OF_DIGEST = (
+    select(User.id, User.username, User.is_active)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_sha256 == bindparam("digest"))
+)
+
+
 def caller_for_token(session: Session, token: str) -> Caller | None:
     """The active user a bearer token belongs to, or None."""
-    row = session.execute(
-        select(User.id, User.username, User.is_active)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_sha256 == token_digest(token))
-    ).first()
+    row = session.connection().execute(_CALLER_OF_DIGEST, {"digest": token_digest(token)}).first()
     if row is None or not row.is_active:
         return None
     return Caller(id=row.id, username=row.username)
