@@ -383,8 +383,19 @@ def write_report(
         "Open-loop load over loopback: requests are sent on a fixed schedule whatever the "
         "server's pace, and latency is counted from the scheduled send time. Each request "
         "authenticates a bearer token, validates and assesses one patient (instruments and "
-        "plan), and commits the audit row (fsync) before the 201 is sent.",
+        "plan), and commits the audit row (fsync) before the 201 is sent. CPU per request is "
+        "user + system time of the server's processes (and of the load generator) over the "
+        "step, divided by the completed requests.",
         "",
+        *(
+            [
+                "The PostgreSQL server runs on the same 2 cores; its processes are not counted "
+                "in the server CPU column.",
+                "",
+            ]
+            if backend == "PostgreSQL"
+            else []
+        ),
         f"Each rate runs {seconds:g} s on a freshly started server; a request not answered "
         f"within {REQUEST_TIMEOUT_S:g} s counts as an error.",
         "",
@@ -394,19 +405,21 @@ def write_report(
             "(HTTP, token check, JSON of a ~130 KB document, the audit commit with fsync)."
             if stub_engine
             else f"For scale: the library call `assessment_document` alone takes "
-            f"{engine_ms:.2f} ms (median over the same patients, in-process); everything above that is "
-            "the service (HTTP, token check, JSON, the audit commit) plus queueing."
+            f"{engine_ms:.2f} ms (median over the same patients, in-process); everything above "
+            "that is the service (HTTP, token check, JSON, the audit commit) plus queueing."
         ),
         "",
         "| offered req/s | completed req/s | requests | errors "
-        "| p50 ms | p90 ms | p99 ms | max ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| p50 ms | p90 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in steps:
         lines.append(
             f"| {s.rate:.0f} | {s.ok / s.seconds:.1f} | {s.sent} | {s.errors} | "
             f"{s.pct(50):.2f} | {s.pct(90):.2f} | {s.pct(99):.2f} | "
-            f"{max(s.latencies_ms, default=float('nan')):.2f} |"
+            f"{max(s.latencies_ms, default=float('nan')):.2f} | "
+            f"{s.cpu_ms_per_request(s.server_cpu_s):.2f} | "
+            f"{s.cpu_ms_per_request(s.client_cpu_s):.2f} |"
         )
     mean = [statistics.fmean(s.latencies_ms) for s in steps if s.latencies_ms]
     lines += ["", f"Mean latency per step (ms): {', '.join(f'{m:.2f}' for m in mean)}.", ""]
