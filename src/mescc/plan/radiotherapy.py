@@ -30,7 +30,9 @@ score groups to regimens is presented as a source's own statement (Q15: project 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from mescc.dose import bed, eqd2
@@ -77,8 +79,9 @@ class RegimenOption:
     trial_regimen: bool
     supported: bool
     rationale: tuple[Reason, ...]
-    outcomes: tuple[dict[str, Any], ...]
-    guidelines: tuple[dict[str, Any], ...]
+    # Shared between plans (built once per regimen, ``Citer.derived``): read-only mappings.
+    outcomes: tuple[Mapping[str, Any], ...]
+    guidelines: tuple[Mapping[str, Any], ...]
 
     @property
     def total_dose_gy(self) -> float:
@@ -117,7 +120,7 @@ class RegimenOption:
             "supported": self.supported,
             "rationale": [r.as_dict() for r in self.rationale],
             "outcomes": [
-                {**o, "pooled_arm": list(o["pooled_arm"]) if o["pooled_arm"] else o["pooled_arm"]}
+                {**o, "pooled_arm": None if o["pooled_arm"] is None else list(o["pooled_arm"])}
                 for o in self.outcomes
             ],
             "guidelines": [dict(g) for g in self.guidelines],
@@ -143,42 +146,43 @@ class RadiotherapyRanking:
         return self.options[0]
 
 
-def _outcome_dicts(reg: Regimen, evidence: Evidence, citer: Citer) -> tuple[dict[str, Any], ...]:
+def _outcome_dicts(reg: Regimen, evidence: Evidence, citer: Citer) -> tuple[Mapping[str, Any], ...]:
     endpoints = evidence.regimens.endpoints
     out = []
     for o in reg.outcomes:
         ep = endpoints.get(o.endpoint)
-        out.append(
-            {
-                "endpoint": o.endpoint,
-                "label": ep.label if ep else o.endpoint,
-                "value": o.value,
-                "n": o.n,
-                "events": o.events,
-                "population": o.population,
-                "population_note": o.population_note,
-                "pooled_arm": list(o.arm_regimens) if o.pooled else None,
-                "comparison": o.comparison,
-                "definition": o.definition,
-                "source": o.source,
-                "citation": citer.citation(o.source),
-                "verification": o.verification,
-            }
-        )
+        figure = {
+            "endpoint": o.endpoint,
+            "label": ep.label if ep else o.endpoint,
+            "value": o.value,
+            "n": o.n,
+            "events": o.events,
+            "population": o.population,
+            "population_note": o.population_note,
+            "pooled_arm": tuple(o.arm_regimens) if o.pooled else None,
+            "comparison": o.comparison,
+            "definition": o.definition,
+            "source": o.source,
+            "citation": citer.citation(o.source),
+            "verification": o.verification,
+        }
+        out.append(MappingProxyType(figure))
     return tuple(out)
 
 
-def _guideline_dicts(reg: Regimen, citer: Citer) -> tuple[dict[str, Any], ...]:
+def _guideline_dicts(reg: Regimen, citer: Citer) -> tuple[Mapping[str, Any], ...]:
     return tuple(
-        {
-            "source": g.source,
-            "statement": g.statement,
-            "population": g.population,
-            "strength": g.strength,
-            "evidence_quality": g.evidence_quality,
-            "citation": citer.citation(g.source),
-            "verification": g.verification,
-        }
+        MappingProxyType(
+            {
+                "source": g.source,
+                "statement": g.statement,
+                "population": g.population,
+                "strength": g.strength,
+                "evidence_quality": g.evidence_quality,
+                "citation": citer.citation(g.source),
+                "verification": g.verification,
+            }
+        )
         for g in reg.guideline_support
     )
 
