@@ -33,7 +33,7 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
     """A session per request. Opening one does not touch the database (it connects on first
-    use, in the worker thread of the route), so this runs on the event loop: no thread hop."""
+    use: the token check), so this runs on the event loop, with no thread hop."""
     with request.app.state.session_factory() as session:
         yield session
 

@@ -136,8 +136,9 @@ def _first(
     return ranked.recommended.label if ranked.recommended is not None else None
 
 
-# (evidence digest, ranking class, priority) -> the recommended regimen's label, across calls.
-_RANKED_FIRST: dict[tuple[str, str, str | None], str | None] = {}
+# (evidence digest, plan rules, ranking class, priority) -> the recommended regimen's label,
+# across calls. The rules object is kept in the value, so the id in the key cannot be reused.
+_RANKED_FIRST: dict[tuple[str, int, str, str | None], tuple[PlanRules, str | None]] = {}
 
 
 def with_value(patient: Patient, key: str, value: Any) -> Patient:
@@ -250,8 +251,9 @@ def find_decisive_unknowns(
         on the views alone, so it is classified once per distinct ``changed``. The ranking
         depends only on the prognosis class, the priority and the re-irradiation check, so it
         is computed once per combination (without earlier radiotherapy, kept across calls,
-        keyed by the evidence digest). The surgery flag comes from ``surgery_decision``, the
-        function ``assess_surgery`` itself decides with; no reasons or citations are built.
+        keyed by the evidence digest and the plan rules). The surgery flag comes from
+        ``surgery_decision``, the function ``assess_surgery`` itself decides with; no reasons
+        or citations are built.
         """
         prognosis = prognoses.get(changed)
         if prognosis is None:
@@ -260,10 +262,11 @@ def find_decisive_unknowns(
         priority = p.preferences.priority if p.preferences else None
         cls = prognosis.ranking_class
         if reirradiation is None:
-            key = (evidence.digest, cls, priority)
+            key = (evidence.digest, id(rules), cls, priority)
             if key not in _RANKED_FIRST:
-                _RANKED_FIRST[key] = _first(prognosis, priority, evidence, rules, citer, None)
-            label = _RANKED_FIRST[key]
+                first = _first(prognosis, priority, evidence, rules, citer, None)
+                _RANKED_FIRST[key] = (rules, first)
+            label = _RANKED_FIRST[key][1]
         else:
             rkey = (id(reirradiation), cls, priority)
             if rkey not in ranked_with_reirradiation:
