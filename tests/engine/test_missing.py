@@ -377,7 +377,8 @@ def test_conflict_that_keeps_the_group_is_computed_and_said(
     patient = {**TEACHH_TWO_COURSES, "age_years": 50}
     r = result(kb, patient, "teachh_2014")
     assert (r.status, r.points, r.group) == ("computed", 0, "0-1")
-    assert r.verification == "unverified"
+    # the conflict cannot change the group, so the result keeps the instrument's level (Q10)
+    assert r.verification == "primary"
     assert r.conflict is not None
     assert r.conflict.endswith(
         "total 0 (encoded coding) or 1 (alternative coding), both in group 0-1: "

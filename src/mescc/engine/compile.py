@@ -31,6 +31,11 @@ class CompiledCategory:
     verification: str
     group: str | None
     conds: Conds
+    # The label this category gives a computed result. A category in CONFLICT (alternative
+    # points) is labelled unverified in its file, but its conflict is judged by comparing the
+    # groups of both codings: when they differ the result is not computable (unverified); when
+    # they agree the conflict cannot change the group and the item's own level applies (Q3, Q10).
+    scored_verification: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +209,7 @@ def compile_item(item: Item, inst: Instrument, kb: KnowledgeBase) -> CompiledIte
             verification=c.verification or level,
             group=c.group,
             conds=_conds(c.when),
+            scored_verification=level if c.alternative_points else (c.verification or level),
         )
         for c in item.categories
     )

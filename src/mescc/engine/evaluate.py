@@ -61,7 +61,7 @@ def _fast_items(ci: CompiledInstrument) -> tuple[_FastItem, ...]:
             )
             for c in item.categories
         )
-        ranks = tuple(VERIFICATION_ORDER[c.verification] for c in item.categories)
+        ranks = tuple(VERIFICATION_ORDER[c.scored_verification] for c in item.categories)
         out.append(_FastItem(item, tuple(keys), tabulate(item), scores, ranks))
     return tuple(out)
 

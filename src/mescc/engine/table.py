@@ -141,6 +141,10 @@ class ItemTable:
     value: tuple[int, ...]  # points, or UNKNOWN / UNDEFINED sentinels (classification: group)
     delta: tuple[int, ...] | None  # alternative minus encoded points, conflict items only
     rank: tuple[int, ...] | None  # verification rank where categories differ in label
+    # Fewest and most points still possible (unknown inputs: over the categories still
+    # possible, as the scalar driver's ``possible_points``); scores only.
+    lo: tuple[int, ...] | None = None
+    hi: tuple[int, ...] | None = None
 
 
 def _item_table(
@@ -159,7 +163,9 @@ def _item_table(
     values: list[int] = []
     deltas: list[int] = []
     ranks: list[int] = []
-    varying = len({c.verification for c in item.categories}) > 1
+    los: list[int] = []
+    his: list[int] = []
+    varying = len({c.scored_verification for c in item.categories}) > 1
     conflict = any(c.alt_points is not None for c in item.categories)
     domains = [(*codings[k].representatives, None) for k in keys]
     for combo in itertools.product(*domains):
@@ -172,17 +178,24 @@ def _item_table(
                 values.append(cat.points or 0)
             alt = cat.alt_points if cat.alt_points is not None else (cat.points or 0)
             deltas.append(alt - (cat.points or 0))
-            ranks.append(VERIFICATION_ORDER[cat.verification])
+            ranks.append(VERIFICATION_ORDER[cat.scored_verification])
+            los.append(cat.points or 0)
+            his.append(cat.points or 0)
         else:
             values.append(UNDEFINED if res.kind == "undefined" else UNKNOWN)
             deltas.append(0)
             ranks.append(VERIFICATION_ORDER["primary"])
+            options = [item.categories[i].points or 0 for i in res.possible] or [0]
+            los.append(min(options))
+            his.append(max(options))
     return ItemTable(
         tuple(keys),
         tuple(strides),
         tuple(values),
         tuple(deltas) if conflict else None,
         tuple(ranks) if varying else None,
+        tuple(los) if group_index is None else None,
+        tuple(his) if group_index is None else None,
     )
 
 
@@ -272,6 +285,12 @@ def _stage_sums(
         out.append(
             (pl.sum_horizontal(deltas) if len(deltas) > 1 else deltas[0]).alias(f"__d_{ci.id}")
         )
+    if with_verification and ci.kind != "classification":
+        lo_parts = [_gather(t.lo, c) for t, c in zip(tables, codes, strict=True) if t.lo]
+        hi_parts = [_gather(t.hi, c) for t, c in zip(tables, codes, strict=True) if t.hi]
+        if lo_parts:
+            out.append(pl.sum_horizontal(lo_parts).alias(f"__lo_{ci.id}"))
+            out.append(pl.sum_horizontal(hi_parts).alias(f"__hi_{ci.id}"))
     if with_verification:
         ranks = [
             _gather(t.rank, c) for t, c in zip(tables, codes, strict=True) if t.rank is not None
@@ -347,10 +366,25 @@ def _stage_output(ci: CompiledInstrument, with_verification: bool) -> list[pl.Ex
     group = pl.lit(pl.Series(labels, dtype=group_t)).gather(pl.col(f"__g_{ci.id}"))
     out += [points.alias(f"{ci.id}__points"), group.alias(f"{ci.id}__group")]
     if with_verification:
+        total = pl.col(f"__t_{ci.id}")
+        # Not computable because inputs are missing (no undefined item, not excluded): the
+        # scalar driver reports possible points there; so does this (``__possible_lo/hi``).
+        missing_items = (total >= UNKNOWN) & (total < UNDEFINED)
+        app_unknown = pl.col(f"__a_{ci.id}") == 2 if ci.applies else pl.lit(False)
+        undetermined = (
+            (state == 1) & (missing_items | (app_unknown & (total < UNKNOWN)))
+            if ci.kind != "classification"
+            else pl.lit(False)
+        )
         label = pl.lit(pl.Series(_LABELS_BY_RANK, dtype=pl.Enum(_LABELS_BY_RANK))).gather(
-            pl.when(computed).then(pl.col(f"__r_{ci.id}"))
+            pl.when(computed | undetermined).then(pl.col(f"__r_{ci.id}"))
         )
         out.append(label.alias(f"{ci.id}__verification"))
+        if ci.kind != "classification":
+            lo = pl.col(f"__lo_{ci.id}") if ci.items else pl.lit(None)
+            hi = pl.col(f"__hi_{ci.id}") if ci.items else pl.lit(None)
+            out.append(pl.when(undetermined).then(lo).cast(pl.Int32).alias(f"{ci.id}__possible_lo"))
+            out.append(pl.when(undetermined).then(hi).cast(pl.Int32).alias(f"{ci.id}__possible_hi"))
     return out
 
 
