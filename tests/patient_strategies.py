@@ -7,6 +7,7 @@ preferences and earlier radiotherapy courses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
@@ -40,9 +41,34 @@ def value_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
 KEY_STRATEGIES = {f.key: st.none() | value_strategy(f) | value_strategy(f) for f in FIELDS}
 
 
+def repair_contradictions(
+    row: dict[str, Any], choose: Callable[[str], Any] | None = None
+) -> dict[str, Any]:
+    """Make a drawn row consistent; return it.
+
+    The patient model refuses contradictory findings (``mescc.consistency``). For each hard
+    contradiction the second key is drawn again with ``choose(key)`` (a value of its domain)
+    until no rule holds, or made unknown when ``choose`` is not given (or after a few tries),
+    so every combination that can be true is still generated.
+    """
+    from mescc.consistency import CONTRADICTIONS
+
+    for attempt in range(60):
+        clash = next((c for c in CONTRADICTIONS if c.holds(row)), None)
+        if clash is None:
+            return row
+        key = clash.second.key if attempt % 2 == 0 else clash.first.key
+        row[key] = choose(key) if choose is not None and attempt < 50 else None
+    for c in CONTRADICTIONS:
+        if c.holds(row):
+            row[c.second.key] = None
+    return row
+
+
 @st.composite
 def patients(draw: st.DrawFn) -> Patient:
     row = {key: draw(strategy) for key, strategy in KEY_STRATEGIES.items()}
+    repair_contradictions(row)
     if row["visceral_metastases"] is False:  # refused by the patient model (and meaningless)
         row["visceral_metastases_resectable"] = None
         row["visceral_metastases_treatable"] = None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mescc.consistency import contradiction_flag, contradictions
 from mescc.errors import InputError, Problem
 from mescc.fields import FIELD_BY_KEY, FIELDS, FieldSpec, unknown_key_problem
 
@@ -253,6 +254,9 @@ def validate_frame(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     bad = raw.select(~pl.all_horizontal(oks) if oks else pl.lit(False))[:, 0]
     if cross:
         bad = bad | typed.select(pl.any_horizontal(cross))[:, 0]
+    clash = contradiction_flag(set(typed.columns))
+    if clash is not None:
+        bad = bad | typed.select(clash.fill_null(False))[:, 0]
     if not bad.any():
         return typed, pl.Series("input_error", [None] * raw.height, dtype=pl.String)
     rows = bad.arg_true()
@@ -300,8 +304,18 @@ def _validate_with_messages(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]
     nulls = pl.Series([None] * raw.height, dtype=pl.String)
     raw_errors = raw.select(_join(errors).alias("a"))["a"] if errors else nulls
     cross_errors = typed.select(_join(cross).alias("b"))["b"] if cross else nulls
-    both = pl.DataFrame({"a": raw_errors, "b": cross_errors}).select(
-        _join([pl.col("a"), pl.col("b")]).alias("input_error")
+    # Hard contradictions (mescc.consistency), the same sentences as ``mescc assess``; only for
+    # rows whose own values are valid, as the patient model checks them after the fields.
+    clash_messages = [
+        "; ".join(p.message for p in contradictions(row)) or None
+        for row in typed.iter_rows(named=True)
+    ]
+    clash_errors = pl.Series("c", clash_messages, dtype=pl.String)
+    both = pl.DataFrame({"a": raw_errors, "b": cross_errors, "c": clash_errors}).select(
+        pl.when(pl.col("a").is_null() & pl.col("b").is_null())
+        .then(pl.col("c"))
+        .otherwise(_join([pl.col("a"), pl.col("b")]))
+        .alias("input_error")
     )["input_error"]
     return typed, both.alias("input_error")
 
@@ -344,7 +358,13 @@ def score_frame(raw: pl.DataFrame, kb: KnowledgeBase, offset: int = 0) -> pl.Dat
         )
     regimen = _recommended(typed.hstack(results), kb)
     regimen = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(regimen)))[:, 0]
-    results = results.select([c for c in results.columns if not c.endswith("__verification")])
+    results = results.select(
+        [
+            c
+            for c in results.columns
+            if not c.endswith(("__verification", "__possible_lo", "__possible_hi"))
+        ]
+    )
     return raw.hstack(results).with_columns(
         regimen.alias("recommended_regimen"), input_error.alias("input_error")
     )

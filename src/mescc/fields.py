@@ -174,6 +174,13 @@ COURSE_FIELDS: tuple[FieldSpec, ...] = (
     _F("dose_per_fraction_gy", "number", "Dose per fraction", 0.1, 30, unit="Gy"),
     _F("months_before", "number", "Months between that course and now", 0, unit="months"),
     _F("technique", "enum", "Technique of that course", values=("conventional", "sbrt")),
+    _F("cord_max_dose_gy", "number",
+       "Maximum spinal cord dose of that course (thecal sac for SBRT), total over its fractions, "
+       "from its treatment plan", 0.1, 100, unit="Gy",
+       source="plan: re-irradiation (cord dose of an earlier course)"),
+    _F("cord_max_dose_percent", "number",
+       "Maximum spinal cord dose of that course as a percentage of its prescription", 1, 150,
+       unit="%", source="plan: re-irradiation (cord dose of an earlier course)"),
 )  # fmt: skip
 
 PREFERENCE_FIELDS: tuple[FieldSpec, ...] = (

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from mescc.consistency import contradictions
 from mescc.errors import InputError, Problem
 from mescc.fields import (
     COURSE_FIELDS,
@@ -52,6 +53,9 @@ class RadiotherapyCourse(BaseModel):
     dose_per_fraction_gy: float = Field(ge=0.1, le=30)
     months_before: float | None = Field(default=None, ge=0)
     technique: Literal["conventional", "sbrt"] | None = None
+    # The cord maximum of that course, when known from its plan (one of the two, not both).
+    cord_max_dose_gy: float | None = Field(default=None, ge=0.1, le=100)
+    cord_max_dose_percent: float | None = Field(default=None, ge=1, le=150)
 
 
 class Preferences(BaseModel):
@@ -212,9 +216,19 @@ def clean_patient_data(data: Mapping[str, Any]) -> dict[str, Any]:
                         "visceral_metastases: false; allowed: only with visceral_metastases: true",
                     )
                 )
+    if not problems:
+        problems.extend(contradictions(_flat(clean)))
     if problems:
         raise InputError(problems)
     return clean
+
+
+def _flat(clean: Mapping[str, Any]) -> dict[str, Any]:
+    """The checked values as a flat row (``sins`` as ``sins_<part>``) for cross-field checks."""
+    row = {k: v for k, v in clean.items() if k not in ("sins", "preferences", "prior_radiotherapy")}
+    for part, value in (clean.get("sins") or {}).items():
+        row[f"sins_{part}"] = value
+    return row
 
 
 def _check_sins(value: Any, problems: list[Problem]) -> dict[str, Any] | None:
@@ -251,6 +265,21 @@ def _check_courses(value: Any, problems: list[Problem]) -> list[dict[str, Any]] 
         clean = check_object(f"prior_radiotherapy[{i}]", course, COURSE_FIELDS, problems)
         if clean is None:
             continue
+        if (
+            course.get("cord_max_dose_gy") is not None
+            and course.get("cord_max_dose_percent") is not None
+        ):
+            problems.append(
+                Problem(
+                    f"prior_radiotherapy[{i}].cord_max_dose_percent",
+                    course.get("cord_max_dose_percent"),
+                    "only one of cord_max_dose_gy and cord_max_dose_percent",
+                    f"prior_radiotherapy[{i}].cord_max_dose_percent: "
+                    f"{describe_value(course.get('cord_max_dose_percent'))} given together with "
+                    f"cord_max_dose_gy {describe_value(course.get('cord_max_dose_gy'))}; "
+                    "allowed: only one of cord_max_dose_gy and cord_max_dose_percent",
+                )
+            )
         for required in ("fractions", "dose_per_fraction_gy"):
             if course.get(required) is None:
                 spec = next(s for s in COURSE_FIELDS if s.key == required)

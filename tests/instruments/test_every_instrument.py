@@ -24,6 +24,7 @@ from mescc.fields import FIELDS
 from mescc.kb.loader import KnowledgeBase, load_kb, sample_values
 from mescc.kb.schema import Category, Instrument, Item
 from mescc.patient import Patient
+from patient_strategies import repair_contradictions
 
 LABELS = ("primary", "secondary", "site-supplied", "unverified")
 VECTORS = Path(__file__).parent / "vectors"
@@ -327,6 +328,10 @@ def test_sins_minimum_0_maximum_18(kb: KnowledgeBase) -> None:
 DEFINED_REASONS = ("category not defined by the source: ", "item in CONFLICT changes the group: ")
 
 
+#: Values to draw again when a drawn row holds a contradiction (numbers: their minimum).
+DOMAINS = {f.key: f.domain() or ((f.minimum,) if f.minimum is not None else None) for f in FIELDS}
+
+
 def full_patients(n: int, seed: int = 2) -> list[dict[str, Any]]:
     """Patients with every scalar key present (deterministic)."""
     rng = random.Random(seed)
@@ -343,6 +348,7 @@ def full_patients(n: int, seed: int = 2) -> list[dict[str, Any]]:
                 row[f.key] = rng.choice([int(f.minimum or 0), 1, 2, 3, 5])
             else:
                 row[f.key] = rng.choice([0.0, 7.0, 7.5, 14.0, 15.0, 15.5, 30.0])
+        repair_contradictions(row, lambda k, r=rng: r.choice(DOMAINS[k] or (None,)))
         if row["visceral_metastases"] is False:
             row["visceral_metastases_resectable"] = None
             row["visceral_metastases_treatable"] = None
