@@ -131,7 +131,9 @@ def test_verification_labels_are_only_primary_or_secondary_for_figures() -> None
         for path, key, value in _walk_raw(_raw(name)):
             if key in ("verification", "count_verification"):
                 allowed = {"primary", "secondary"}
-                if name == "surgery.yaml" and "radiosensitivity" in path:
+                if name == "surgery.yaml" and (
+                    "radiosensitivity" in path or "not_classified" in path
+                ):
                     allowed.add("unverified")  # only the "not classified (UNVERIFIED)" class
                 assert value in allowed, f"{name}{path}: {value!r}"
 
@@ -782,11 +784,18 @@ def test_class_mappings(evidence: Evidence) -> None:
     }
     intermediate = evidence.ranking_for("intermediate")
     assert set(intermediate.supported_ids) == {"10x3", "5x4"}
-    assert (
-        "rades_matched_2018" in intermediate.evidence
-        and "rades_matched_2015" in intermediate.evidence
-    )
+    # the Rades group's statement (radiotherapy-evidence 1.12): short course first
+    assert intermediate.order["balanced"][0] == "5x4"
+    assert {"rades_regimen_by_prognosis_2024", "rades_matched_2018"} <= set(intermediate.evidence)
     assert set(evidence.ranking_for("near_end_of_life").supported_ids) == {"1x8", "5x4"}
+    no_benefit = evidence.ranking_for("near_end_of_life_no_benefit")
+    assert set(no_benefit.supported_ids) == {"1x8"}  # at most a single fraction
+    assert no_benefit.lead_option == "best_supportive_care"
+    for cls in ("poor", "near_end_of_life", "near_end_of_life_no_benefit"):
+        rule = evidence.ranking_for(cls)
+        assert rule.preferences_never_lengthen, cls
+        first = evidence.regimen(rule.order["balanced"][0]).fractions
+        assert all(evidence.regimen(o[0]).fractions <= first for o in rule.order.values()), cls
     assert evidence.ranking_for("unknown").warnings
 
 

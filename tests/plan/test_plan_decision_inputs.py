@@ -35,7 +35,7 @@ from mescc.plan.rules import PlanRules
 from mescc.plan.surgery import DECISION_INPUTS
 from patient_strategies import plan_patients
 
-Decision = tuple[str | None, bool]
+Decision = tuple[str | None, bool, bool]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -59,12 +59,8 @@ class SlowPlan:
         cuts = du._plan_cuts(self.evidence, self.rules, core)
         out: dict[str, tuple[Any, ...]] = {}
         for key in du._missing_keys(assessment, core, patient):
-            if key.startswith("prior_radiotherapy["):
-                values = du._interval_values(cuts)
-                fill = du.with_value
-            else:
-                values = du.candidate_values(key, self.kb, cuts.get(key, ()))
-                fill = Patient.with_value
+            values = du.values_for(key, patient, self.kb, cuts)
+            fill = du.with_value if key.startswith("prior_radiotherapy[") else Patient.with_value
             outcomes = [(v, self.decision(fill(patient, key, v))) for v in values]
             changes, detail = du._detail(key, base, outcomes)
             out[key] = (changes, detail if changes else du.QUIET)
@@ -154,7 +150,7 @@ def _vignette(example: Any, name: str, change: dict[str, Any], drop: str) -> dic
         # Paraplegic with high-grade compression: > 48 h of paraplegia rules surgery out.
         (
             "intermediate_breast",
-            {"escc_grade": "3", "ambulatory_status": "paraplegic"},
+            {"escc_grade": "3", "ambulatory_status": "paraplegic", "frankel_grade": "A"},
             "paraplegia_hours",
             "paraplegia_hours",
         ),

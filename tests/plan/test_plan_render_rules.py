@@ -42,7 +42,8 @@ def test_every_example_renders_plan_first(
     text = _text(plan_of(example(name)))
     lines = text.splitlines()
     assert lines[0].startswith("Treatment plan (decision support)")
-    assert text.index("Radiotherapy") < text.index("Surgery") < text.index("Supportive care")
+    first = "What leads" if "What leads" in text else "Radiotherapy"
+    assert text.index(first) < text.index("Surgery") < text.index("Supportive care")
     assert "Decision support only" in text
     assert "[" in text  # citation keys
     for order in ("you must", "administer ", "prescribe "):
@@ -53,7 +54,7 @@ def test_rendering_names_the_recommended_regimen_and_its_sources(
     plan_of: Callable[..., Plan], example: Callable[[str], dict[str, Any]]
 ) -> None:
     text = _text(plan_of(example("intermediate_breast")))
-    assert "Consider 10 x 3 Gy" in text
+    assert "Consider 5 x 4 Gy" in text
     assert "ranked first" in text
     assert "rades_matched_2018" in text
     assert "Consider dexamethasone 16 mg" in text

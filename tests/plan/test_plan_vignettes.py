@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mescc.dose import bed
 from mescc.kb.evidence import Evidence
 from mescc.plan import Plan
 
@@ -45,14 +46,15 @@ def test_poor_prognosis_ranks_single_fraction_first(
     assert d["corticosteroids"]["suggest"] is True
 
 
-def test_intermediate_breast_ranks_ten_by_three_first_and_states_disagreement(
+def test_intermediate_breast_ranks_the_short_course_first_and_states_disagreement(
     plan_of: Callable[..., Plan], example: Callable[[str], dict[str, Any]]
 ) -> None:
     d = plan_of(example("intermediate_breast")).as_dict()
     assert d["prognosis"]["class"] == "intermediate"
-    assert d["prognosis"]["source_instrument"] == "tokuhashi_revised_2005"
-    assert d["recommended_regimen"] == "10 x 3 Gy"
-    assert _supported(d) == ["10 x 3 Gy", "5 x 4 Gy"]
+    c = d["prognosis"]["consensus"]
+    assert (c["agreeing"], c["voting"]) == (3, 4)  # TEACHH alone says favourable
+    assert d["recommended_regimen"] == "5 x 4 Gy"
+    assert _supported(d) == ["5 x 4 Gy", "10 x 3 Gy"]
     assert d["prognosis"]["disagreement"] is not None
     assert "TEACHH" in d["prognosis"]["disagreement"]
     first = codes(d["radiotherapy"][0]["rationale"])
@@ -87,7 +89,8 @@ def test_radioresistant_unstable_high_grade_compression_considers_surgery(
     assert s["consider"] is True
     assert s["criteria_met"] is True
     c = codes(s["reasons"])
-    assert c[0] == "consider_upfront_surgery"
+    assert c[:2] == ["consider_decompression", "consider_stability_opinion"]
+    assert s["decompression"]["consider"] and s["stabilisation"]["consider"]
     assert {
         "escc_high_grade",
         "sins_surgical_consultation",
@@ -95,6 +98,9 @@ def test_radioresistant_unstable_high_grade_compression_considers_surgery(
         "noms_radioresistant_high_grade",
         "patchell_result",
     } <= set(c)
+    st = d["stereotactic_radiotherapy"]
+    assert st["discuss"] is True
+    assert [o["id"] for o in st["options"]] == ["separation_surgery_then_srs"]
     assert s["radiosensitivity"]["class"] == "radioresistant"
     assert s["patchell_eligibility"]["status"] == "eligible_on_recorded_criteria"
     assert d["recommended_regimen"] is not None
@@ -127,7 +133,7 @@ def test_elderly_uses_shipped_instruments_and_fewest_visits(
 
 
 def test_prior_rt_within_limits(
-    plan_of: Callable[..., Plan], example: Callable[[str], dict[str, Any]]
+    plan_of: Callable[..., Plan], example: Callable[[str], dict[str, Any]], evidence: Evidence
 ) -> None:
     d = plan_of(example("prior_rt_within")).as_dict()
     r = d["reirradiation"]
@@ -136,9 +142,16 @@ def test_prior_rt_within_limits(
     assert r["interval_months"] == 12
     assert r["courses"][0]["bed_gy2"] == 60.0
     assert r["regimen"] == "1 x 8 Gy"
-    assert r["cumulative_cord_bed_gy2"] == 100.0
+    hot = r["planned_cord_hot_spot_percent"] / 100
+    assert r["cumulative_cord_bed_gy2"] == pytest.approx(60 + bed(1, 8 * hot, 2), abs=0.05)
     assert r["within_limits"] is True
-    assert set(r["regimens_within_limits"]) == {"1 x 8 Gy", "5 x 4 Gy", "1 x 10 Gy"}
+    limit = r["limits"]["cumulative_bed_no_rm_gy2"]
+    expected = {
+        reg.label
+        for reg in evidence.regimens.regimens
+        if 60 + bed(reg.fractions, reg.dose_per_fraction_gy * hot, 2) <= limit
+    }
+    assert set(r["regimens_within_limits"]) == expected and "1 x 8 Gy" in expected
     assert d["recommended_regimen"] == "1 x 8 Gy"
     by = {o["regimen"]: o for o in d["radiotherapy"]}
     assert by["2 x 8 Gy"]["supported"] is False
@@ -169,11 +182,23 @@ def test_near_end_of_life_offers_best_supportive_care_or_single_fraction(
     assert p["two_month_mortality"]["death_within_2_months_very_likely"] is True
     assert p["near_end_of_life"]["predicted"] is True
     assert p["near_end_of_life"]["end_of_life_score"]["applied"] is True
-    assert d["ranking_class"] == "near_end_of_life"
-    assert d["recommended_regimen"] == "1 x 8 Gy"
+    assert p["near_end_of_life"]["end_of_life_score"]["group"] == "0-0"
+    # best supportive care leads; at most a single fraction is offered
+    assert d["ranking_class"] == "near_end_of_life_no_benefit"
+    assert d["recommended_regimen"] is None
+    assert d["recommended_option"] == {
+        "kind": "other_option",
+        "id": "best_supportive_care",
+        "label": "Best supportive care",
+    }
     assert [o["id"] for o in d["other_options"]] == ["best_supportive_care"]
+    assert _supported(d) == ["1 x 8 Gy"]
+    assert "best_supportive_care_leads" in codes(p["reasons"])
     first = codes(d["radiotherapy"][0]["rationale"])
+    assert first[0] == "offered_at_most"
     assert "end_of_life_score" in first
+    assert d["bone_modifying_agents"]["suggest"] is False
+    assert d["timing"]["applies"] is False
     eol = next(r for r in d["radiotherapy"][0]["rationale"] if r["code"] == "end_of_life_score")
     assert "extrapolation" in eol["text"]
     assert d["surgery"]["consider"] is False

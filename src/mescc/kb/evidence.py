@@ -97,7 +97,14 @@ __all__ = [
 Verification = Literal["primary", "secondary"]
 ClassVerification = Literal["primary", "secondary", "unverified"]
 CourseLength = Literal["single_fraction", "short_course", "longer_course"]
-PrognosisClass = Literal["poor", "intermediate", "favourable", "near_end_of_life", "unknown"]
+PrognosisClass = Literal[
+    "poor",
+    "intermediate",
+    "favourable",
+    "near_end_of_life",
+    "near_end_of_life_no_benefit",
+    "unknown",
+]
 Population = Literal["all", "poor", "intermediate", "favourable", "near_end_of_life"]
 Priority = Literal["balanced", "fewest_visits", "durable_local_control"]
 Basis = Literal["project_decision", "source_statement"]
@@ -114,6 +121,7 @@ PROGNOSIS_CLASSES: tuple[PrognosisClass, ...] = (
     "intermediate",
     "favourable",
     "near_end_of_life",
+    "near_end_of_life_no_benefit",
     "unknown",
 )
 PRIORITIES: tuple[Priority, ...] = ("balanced", "fewest_visits", "durable_local_control")
@@ -523,9 +531,19 @@ class ClassRanking(_Frozen):
     not_supported: tuple[NotSupported, ...] = ()
     other_options: tuple[OtherOption, ...] = ()
     warnings: tuple[str, ...] = ()
+    # A patient's priority never puts first a regimen with more fractions than the balanced
+    # order's first (checked against the catalogue when the files are cross-checked).
+    preferences_never_lengthen: bool = False
+    # An ``other_options`` id that leads instead of any regimen (e.g. best supportive care);
+    # the regimens are then listed as what may still be offered, none as recommended.
+    lead_option: str | None = None
 
     @model_validator(mode="after")
     def _orders(self) -> ClassRanking:
+        if self.lead_option is not None and self.lead_option not in {
+            o.id for o in self.other_options
+        }:
+            raise ValueError(f'lead_option "{self.lead_option}" is not an id of other_options')
         supported = [r.regimen for r in self.supported]
         _require_unique(supported, "supported regimen")
         not_supported = [r.regimen for r in self.not_supported]
@@ -655,7 +673,7 @@ class StartingDose(_Frozen):
     recommendation: str
     drug: str
     initial_dose_mg: float = Field(gt=0)
-    daily_dose_mg: float = Field(gt=0)
+    daily_dose_mg: float | None = Field(default=None, gt=0)
     route: str
     timing: str
     population: str
@@ -670,6 +688,7 @@ class SteroidsFile(_Frozen):
     display_label_nice: str
     recommendations: tuple[GuidelineRecommendation, ...] = Field(min_length=1)
     starting_dose: StartingDose
+    haematological_starting_dose: StartingDose
     high_dose_evidence: tuple[Finding, ...] = ()
     cautions: tuple[Finding, ...] = ()
     contraindication_policy: str
@@ -856,6 +875,49 @@ class ScoreGroups(_Frozen):
         return self
 
 
+class ReviewFactor(_Frozen):
+    """A factor the 2023 review names for choosing surgery, with what the verified sources say."""
+
+    id: str
+    label: str
+    patient_key: str | None = None
+    instrument: str | None = None
+    finding: str | None = None
+    favours_rt_alone_over_days: float | None = None
+    statement: str
+    source: str
+    verification: Verification
+
+    @model_validator(mode="after")
+    def _key(self) -> ReviewFactor:
+        if self.patient_key is not None and self.patient_key not in TOP_LEVEL_KEYS:
+            raise ValueError(f'patient_key "{self.patient_key}" is not a patient key')
+        return self
+
+
+class HistologyNote(_Frozen):
+    """What the plan says about a histology class in the surgery decision."""
+
+    statement: str
+    evidence: tuple[str, ...] = Field(min_length=1)
+    verification: ClassVerification
+
+
+class HistologyNotes(_Frozen):
+    """Notes for haematological and for unclassified histologies."""
+
+    haematological: HistologyNote
+    not_classified: HistologyNote
+
+
+class Stereotactic(_Frozen):
+    """The limits of the evidence for SRS / SBRT, said wherever it is an option to discuss."""
+
+    limits: str
+    evidence: tuple[str, ...] = Field(min_length=1)
+    verification: Verification
+
+
 class SurgeryFile(_Frozen):
     """``surgery.yaml``."""
 
@@ -868,6 +930,9 @@ class SurgeryFile(_Frozen):
     patchell: Patchell
     rades_ambulatory_2008_groups: ScoreGroups
     guideline: tuple[GuidelineRecommendation, ...] = ()
+    review_factors: tuple[ReviewFactor, ...] = ()
+    histology_notes: HistologyNotes
+    stereotactic: Stereotactic
     not_encoded: tuple[NotEncoded, ...] = ()
 
     @model_validator(mode="after")
@@ -917,10 +982,19 @@ class ConversionCitation(_Frozen):
     pmid: str
 
 
+class OtherPairing(_Frozen):
+    """The other ECOG-KPS pairing in use (CONFLICT, Q12): bounds, never conversions."""
+
+    ecog_to_kps: dict[int, tuple[int, ...]]
+    verification: Verification
+    note: str
+
+
 class ConversionsFile(_Frozen):
     """``conversions.yaml`` (also read directly by ``mescc.kb.loader``)."""
 
     ecog_to_kps: dict[int, tuple[int, ...]]
+    other_pairing: OtherPairing | None = None
     citation: ConversionCitation
     verification: Verification
     source: str
@@ -1276,6 +1350,15 @@ def _check_ranking(ranking: RankingFile, reg: RegimensFile, doc: _Document) -> N
                 (*base, "order", "fewest_visits"),
                 f"fewest_visits must be sorted by visits; got {visits}",
             )
+        if rule.preferences_never_lengthen:
+            first = catalogue[rule.order["balanced"][0]].fractions
+            for priority, order in rule.order.items():
+                if catalogue[order[0]].fractions > first:
+                    raise doc.error(
+                        (*base, "order", priority),
+                        f"preferences_never_lengthen: {order[0]} has more fractions than the "
+                        f"balanced first {rule.order['balanced'][0]}",
+                    )
 
 
 def _check_conversions(conv: ConversionsFile, sources: SourcesFile, doc: _Document) -> None:

@@ -64,11 +64,15 @@ class Plan:
         return {
             "radiotherapy": [o.as_dict() for o in rt.options],
             "recommended_regimen": self.recommended_regimen,
+            "recommended_option": rt.recommended_option,
             "ranking_claim": rt.ranking_claim,
             "ranking_class": rt.ranking_class,
             "priority": rt.priority,
             "other_options": [dict(o) for o in rt.other_options],
             "surgery": c.surgery.as_dict(),
+            "stereotactic_radiotherapy": (
+                c.stereotactic.as_dict() if c.stereotactic is not None else None
+            ),
             "corticosteroids": c.corticosteroids.as_dict(),
             "bone_modifying_agents": c.bone_modifying_agents.as_dict(),
             "reirradiation": (
@@ -77,15 +81,32 @@ class Plan:
                 else None
             ),
             "prognosis": c.prognosis.as_dict(),
-            "timing": dict(self.timing),
+            "timing": {**self.timing, **_timing_applies(rt.recommended_option, c)},
             "decisive_unknowns": [d.as_dict() for d in self.decisive_unknowns],
             "decisive_unknowns_scope": scope_note(),
+            "input_warnings": [d.as_dict() for d in c.discrepancies],
             "warnings": list(c.warnings),
             "allow_unverified": self.allow_unverified,
             "basis_note": self.basis_note,
             "evidence_version": self.evidence_version,
             "disclaimer": self.disclaimer,
         }
+
+
+def _timing_applies(option: dict[str, Any] | None, core: PlanCore) -> dict[str, Any]:
+    """Whether the radiotherapy start target applies: only when a regimen is recommended."""
+    if option is not None and option["kind"] == "radiotherapy":
+        return {"applies": True, "note": None}
+    if option is not None:
+        why = f"{option['label']} leads; the target applies only if radiotherapy is given."
+    elif core.reirradiation is not None and core.radiotherapy.ranking_claim:
+        why = (
+            "No regimen stays within the re-irradiation limits, so no radiotherapy start target "
+            "is shown; the re-irradiation decision needs a specialist review first."
+        )
+    else:
+        why = "No regimen is recommended (no ranking claim); the target applies once one is chosen."
+    return {"applies": False, "note": why}
 
 
 def build_plan(

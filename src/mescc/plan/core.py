@@ -22,18 +22,20 @@ from mescc.engine.result import InstrumentResult
 from mescc.kb.evidence import Evidence
 from mescc.kb.loader import KnowledgeBase
 from mescc.patient import Patient
+from mescc.plan.discrepancies import Discrepancy, find_discrepancies
 from mescc.plan.prognosis import Prognosis, ResultView, classify_prognosis
 from mescc.plan.radiotherapy import RadiotherapyRanking, rank_regimens
 from mescc.plan.reasons import Citer
 from mescc.plan.reirradiation import Reirradiation, assess_reirradiation
 from mescc.plan.rules import PlanRules
+from mescc.plan.stereotactic import Stereotactic, assess_stereotactic
 from mescc.plan.supportive import (
     BoneModifyingAgents,
     Corticosteroids,
     assess_bone_modifying_agents,
     assess_corticosteroids,
 )
-from mescc.plan.surgery import Surgery, assess_surgery
+from mescc.plan.surgery import Surgery, assess_surgery, neurological_signs, surgery_decision
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class PlanCore:
     bone_modifying_agents: BoneModifyingAgents
     reirradiation: Reirradiation | None
     warnings: tuple[str, ...]
+    discrepancies: tuple[Discrepancy, ...] = ()
+    stereotactic: Stereotactic | None = None
 
     @property
     def recommended_regimen(self) -> str | None:
@@ -55,9 +59,19 @@ class PlanCore:
         return rec.label if rec is not None else None
 
     @property
-    def decision(self) -> tuple[str | None, bool]:
-        """What the decisive-unknown search compares: (recommended regimen, surgery.consider)."""
-        return self.recommended_regimen, self.surgery.consider
+    def recommended_label(self) -> str | None:
+        """The label of what leads: a regimen or best supportive care (None without a claim)."""
+        opt = self.radiotherapy.recommended_option
+        return opt["label"] if opt is not None else None
+
+    @property
+    def decision(self) -> tuple[str | None, bool, bool]:
+        """What the decisive-unknown search compares: (what leads, decompression, stabilisation)."""
+        return (
+            self.recommended_label,
+            self.surgery.decompression.consider,
+            self.surgery.stabilisation.consider,
+        )
 
 
 def views_of(results: Mapping[str, InstrumentResult]) -> dict[str, ResultView]:
@@ -117,14 +131,28 @@ def build_core(
         missing=missing,
     )
     surgery = assess_surgery(patient, views, prognosis, kb, evidence, rules, citer, reirradiation)
+    stereotactic = assess_stereotactic(
+        patient,
+        surgery_decision(patient, views, prognosis, kb, evidence, rules),
+        neurological_signs(patient, rules)[0],
+        evidence,
+        citer,
+    )
     steroids = assess_corticosteroids(patient, evidence, rules, citer)
-    bone = assess_bone_modifying_agents(patient, evidence, citer)
-    warnings: list[str] = [*prognosis.warnings, *ranking.warnings]
-    if surgery.consider:
+    bone = assess_bone_modifying_agents(
+        patient, evidence, citer, near_end_of_life=prognosis.near_end_of_life
+    )
+    discrepancies = tuple(find_discrepancies(patient, kb, evidence))
+    warnings: list[str] = [
+        *(d.text for d in discrepancies),
+        *prognosis.warnings,
+        *ranking.warnings,
+    ]
+    if surgery.decompression.consider:
         study = evidence.regimen(rules.patchell.study_regimen).label
         warnings.append(
-            "Upfront surgery is to be considered: if it is done, the radiotherapy options above "
-            f"apply to postoperative radiotherapy (both Patchell 2005 arms received {study})"
+            "A decompression opinion is suggested: if surgery is done, the radiotherapy options "
+            f"above apply to postoperative radiotherapy (both Patchell 2005 arms received {study})"
             + (
                 f"; for this histology NOMS suggests: {surgery.radiosensitivity['recommendation']}"
                 if surgery.radiosensitivity and surgery.radiosensitivity.get("recommendation")
@@ -145,6 +173,8 @@ def build_core(
         bone_modifying_agents=bone,
         reirradiation=reirradiation,
         warnings=tuple(dict.fromkeys(" ".join(w.split()) for w in warnings)),
+        discrepancies=discrepancies,
+        stereotactic=stereotactic,
     )
 
 

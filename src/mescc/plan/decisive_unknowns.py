@@ -1,10 +1,11 @@
-"""Decisive unknowns: which missing inputs could change the recommended regimen or surgery.
+"""Decisive unknowns: which missing inputs could change what leads or a surgical opinion.
 
 For every input that is missing (an input some instrument reported as missing, or a key the
 plan reads directly), the patient is re-assessed with each allowed value substituted in turn
 (every value of a finite domain; for a numeric key, values on both sides of every cut-off the
 instruments and the plan rules use), and the plan is rebuilt with the same rules. An input is
-*decisive* when some value changes the recommended regimen or ``surgery.consider``.
+*decisive* when some value changes what leads (the recommended regimen, or best supportive
+care), the decompression opinion or the stability opinion.
 
 Because one missing key alone rarely completes an instrument with several missing items (e.g.
 six SINS components), each such instrument is also tried at every group it can still reach
@@ -24,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from mescc.assessment import Assessment
+from mescc.consistency import contradictions
 from mescc.engine.compile import compile_kb
 from mescc.engine.evaluate import evaluate
 from mescc.fields import FIELD_BY_KEY
@@ -41,12 +43,15 @@ from mescc.plan.surgery import DECISION_INPUTS, surgery_decision
 
 REGIMEN = "recommended_regimen"
 SURGERY = "surgery"
+DECOMPRESSION = "decompression"
+STABILISATION = "stabilisation"
+Decision = tuple[str | None, bool, bool]
 SCOPE_NOTE = (
     "Each missing input was tried alone with every allowed value (numeric inputs on both sides "
     "of every cut-off), and each incomplete instrument at every group it can still reach; "
     "combinations of several separately missing inputs are not enumerated."
 )
-QUIET = "no single value changes the recommended regimen or the surgery flag"
+QUIET = "no single value changes what leads or a surgical opinion"
 _SKIP = {"id", "steroid_contraindication_note"}
 
 
@@ -133,12 +138,13 @@ def _first(
     reirradiation: Reirradiation | None,
 ) -> str | None:
     ranked = rank_regimens(prognosis, priority, evidence, rules, citer, reirradiation)
-    return ranked.recommended.label if ranked.recommended is not None else None
+    option = ranked.recommended_option
+    return option["label"] if option is not None else None
 
 
 # (evidence digest, plan rules, ranking class, priority) -> the recommended regimen's label,
 # across calls. The rules object is kept in the value, so the id in the key cannot be reused.
-_RANKED_FIRST: dict[tuple[str, int, str, str | None], tuple[PlanRules, str | None]] = {}
+_RANKED_FIRST: dict[tuple[str, int, str, str | None, bool], tuple[PlanRules, str | None]] = {}
 
 
 def with_value(patient: Patient, key: str, value: Any) -> Patient:
@@ -169,13 +175,12 @@ def _show(value: Any) -> str:
 
 def _detail(
     key: str,
-    base: tuple[str | None, bool],
-    outcomes: Sequence[tuple[Any, tuple[str | None, bool]]],
+    base: Decision,
+    outcomes: Sequence[tuple[Any, Decision]],
 ) -> tuple[tuple[str, ...], str]:
     changes: list[str] = []
     parts: list[str] = []
     regimen_values = [(v, d) for v, d in outcomes if d[0] != base[0]]
-    surgery_values = [(v, d) for v, d in outcomes if d[1] != base[1]]
     if regimen_values:
         changes.append(REGIMEN)
         by_result: dict[str | None, list[str]] = {}
@@ -183,14 +188,23 @@ def _detail(
             by_result.setdefault(d[0], []).append(_show(v))
         for result, vals in by_result.items():
             shown = result or "no ranking claim"
-            parts.append(f"{key} = {', '.join(vals)} would rank {shown} first")
+            parts.append(f"{key} = {', '.join(vals)} would put {shown} first")
         parts[-1] += f" (now {base[0] or 'no ranking claim'})"
-    if surgery_values:
+    for index, name, words in (
+        (1, DECOMPRESSION, "a decompression opinion"),
+        (2, STABILISATION, "a stability opinion"),
+    ):
+        flips = [(v, d) for v, d in outcomes if d[index] != base[index]]
+        if not flips:
+            continue
+        changes.append(name)
+        shown_values = ", ".join(_show(v) for v, _ in flips)
+        if base[index]:
+            parts.append(f"{key} = {shown_values} would no longer suggest {words} (now suggested)")
+        else:
+            parts.append(f"{key} = {shown_values} would suggest {words} (now not suggested)")
+    if DECOMPRESSION in changes or STABILISATION in changes:
         changes.append(SURGERY)
-        shown_values = ", ".join(_show(v) for v, _ in surgery_values)
-        now = "considered" if base[1] else "not considered"
-        then = "not considered" if base[1] else "considered"
-        parts.append(f"{key} = {shown_values} would make upfront surgery {then} (now {now})")
     return tuple(changes), "; ".join(parts)
 
 
@@ -237,15 +251,15 @@ def find_decisive_unknowns(
     compiled = compile_kb(kb)
     row0 = patient.to_row()
 
-    ranked_with_reirradiation: dict[tuple[int, str, str | None], str | None] = {}
+    ranked_with_reirradiation: dict[tuple[int, str, str | None, bool], str | None] = {}
 
     def rebuild(
         p: Patient,
         v: Mapping[str, ResultView],
         changed: tuple[tuple[str, ResultView], ...],
         reirradiation: Reirradiation | None,
-    ) -> tuple[str | None, bool]:
-        """(recommended regimen, surgery.consider) with the same rules as ``build_core``.
+    ) -> Decision:
+        """(what leads, decompression, stabilisation) with the same rules as ``build_core``.
 
         ``changed`` lists the views that differ from the patient's own. The prognosis depends
         on the views alone, so it is classified once per distinct ``changed``. The ranking
@@ -262,25 +276,26 @@ def find_decisive_unknowns(
         priority = p.preferences.priority if p.preferences else None
         cls = prognosis.ranking_class
         if reirradiation is None:
-            key = (evidence.digest, id(rules), cls, priority)
+            key = (evidence.digest, id(rules), cls, priority, prognosis.preferences_may_lengthen)
             if key not in _RANKED_FIRST:
                 first = _first(prognosis, priority, evidence, rules, citer, None)
                 _RANKED_FIRST[key] = (rules, first)
             label = _RANKED_FIRST[key][1]
         else:
-            rkey = (id(reirradiation), cls, priority)
+            rkey = (id(reirradiation), cls, priority, prognosis.preferences_may_lengthen)
             if rkey not in ranked_with_reirradiation:
                 ranked_with_reirradiation[rkey] = _first(
                     prognosis, priority, evidence, rules, citer, reirradiation
                 )
             label = ranked_with_reirradiation[rkey]
-        return label, surgery_decision(p, v, prognosis, kb, evidence, rules).consider
+        flags = surgery_decision(p, v, prognosis, kb, evidence, rules).flags
+        return label, flags[0], flags[1]
 
-    decisions: dict[tuple[tuple[str, ResultView], ...], tuple[str | None, bool]] = {}
+    decisions: dict[tuple[tuple[str, ResultView], ...], Decision] = {}
 
     def same_patient(
         v: Mapping[str, ResultView], changed: tuple[tuple[str, ResultView], ...]
-    ) -> tuple[str | None, bool]:
+    ) -> Decision:
         """``rebuild`` of the patient itself with other views: once per distinct ``changed``."""
         decision = decisions.get(changed)
         if decision is None:
@@ -290,11 +305,8 @@ def find_decisive_unknowns(
     reirradiations: list[Reirradiation | None] = []  # kept alive: their ids key the memo
 
     for key in _missing_keys(assessment, core, patient):
-        if key.startswith("prior_radiotherapy["):
-            values: tuple[Any, ...] = _interval_values(plan_cuts)
-        else:
-            values = candidate_values(key, kb, plan_cuts.get(key, ()))
-        outcomes: list[tuple[Any, tuple[str | None, bool]]] = []
+        values = values_for(key, patient, kb, plan_cuts)
+        outcomes: list[tuple[Any, Decision]] = []
         readers = [ci for ci in compiled if key in ci.inputs]
         # A key the decision does not read itself acts only through the instruments' views.
         field_name = key.split("[", 1)[0]
@@ -346,7 +358,7 @@ def find_decisive_unknowns(
         if decisive_keys.intersection(result.missing):
             continue
         inst = kb.instruments[iid]
-        outcomes_g: list[tuple[Any, tuple[str | None, bool]]] = []
+        outcomes_g: list[tuple[Any, Decision]] = []
         for label in result.possible_groups:
             points = _points_in(inst.groups, label, result.possible_points)
             v2 = dict(views)
@@ -397,6 +409,32 @@ def _interval_values(cuts: Mapping[str, tuple[float, ...]]) -> tuple[float, ...]
     for c in cuts.get("months_before", ()):
         points.update({c - 1, c - 0.5, c, c + 0.5, c + 1, c * 4})
     return tuple(sorted(p for p in points if p >= 0))
+
+
+def values_for(
+    key: str, patient: Patient, kb: KnowledgeBase, plan_cuts: Mapping[str, tuple[float, ...]]
+) -> tuple[Any, ...]:
+    """The values a missing input is tried with: allowed, and consistent with the record.
+
+    A value that would contradict another recorded finding (``mescc.consistency``, e.g. Frankel
+    E for a paraplegic patient) is not a value the input could take, so it is not tried.
+    """
+    if key.startswith("prior_radiotherapy[") and key.endswith(".cord_max_dose_gy"):
+        return _cord_dose_values(patient, key)
+    if key.startswith("prior_radiotherapy["):
+        return _interval_values(plan_cuts)
+    values = candidate_values(key, kb, plan_cuts.get(key, ()))
+    row = patient.to_row()
+    return tuple(v for v in values if not contradictions({**row, key: v}))
+
+
+def _cord_dose_values(patient: Patient, key: str) -> tuple[float, ...]:
+    """Probe values of an earlier course's unrecorded cord maximum: quarters of its total dose
+    (the prescription is the upper bound the check already used)."""
+    index = int(key[key.index("[") + 1 : key.index("]")])
+    course = (patient.prior_radiotherapy or ())[index]
+    total = course.fractions * course.dose_per_fraction_gy
+    return tuple(round(total * q / 4, 2) for q in (1, 2, 3, 4) if total * q / 4 >= 0.1)
 
 
 def scope_note() -> str:

@@ -137,13 +137,31 @@ class RadiotherapyRanking:
     ranking_claim: bool
     other_options: tuple[dict[str, Any], ...]
     warnings: tuple[str, ...]
+    lead_option: dict[str, Any] | None = None
 
     @property
     def recommended(self) -> RegimenOption | None:
-        """The first option when the plan makes a ranking claim and it is supported."""
-        if not self.ranking_claim or not self.options or not self.options[0].supported:
+        """The first option when the plan makes a ranking claim, it is supported and no other
+        option (best supportive care) leads."""
+        if (
+            self.lead_option is not None
+            or not self.ranking_claim
+            or not self.options
+            or not self.options[0].supported
+        ):
             return None
         return self.options[0]
+
+    @property
+    def recommended_option(self) -> dict[str, Any] | None:
+        """What leads: a regimen, best supportive care, or None (no claim / none supported)."""
+        if self.lead_option is not None:
+            return {"kind": "other_option", "id": self.lead_option["id"],
+                    "label": self.lead_option["label"]}  # fmt: skip
+        rec = self.recommended
+        if rec is not None:
+            return {"kind": "radiotherapy", "id": rec.regimen_id, "label": rec.label}
+        return None
 
 
 def _outcome_dicts(reg: Regimen, evidence: Evidence, citer: Citer) -> tuple[Mapping[str, Any], ...]:
@@ -256,6 +274,11 @@ def rank_regimens(
         )
 
     ordered = list(cr.order[prio])  # type: ignore[index]
+    capped = False
+    if prio != "balanced" and not prognosis.preferences_may_lengthen:
+        balanced = list(cr.order["balanced"])
+        if by_id[ordered[0]].fractions > by_id[balanced[0]].fractions:
+            ordered, capped = balanced, True
     kept: list[tuple[str, list[Reason]]] = []
     demoted: list[tuple[str, list[Reason]]] = []
     for rid in ordered:
@@ -283,11 +306,22 @@ def rank_regimens(
             reasons.append(Reason(code, chk.text, src, {}, reirradiation.rule_set.verification))
         kept.append((rid, reasons))
 
+    lead_other = next((o for o in cr.other_options if o.id == cr.lead_option), None)
     if kept and claim:
         first_id, first_reasons = kept[0]
         label = by_id[first_id].label
-        lead = [
-            Reason(
+        if lead_other is not None:
+            first = Reason(
+                "offered_at_most",
+                f"{lead_other.label} leads for {cr.label.lower()} because "
+                f"{_lower_first(cr.rationale)} If radiotherapy is given, {label} is the most "
+                "this plan offers.",
+                cr.evidence,
+                {"ranking_class": cls},
+                PROJECT_DECISION,
+            )
+        else:
+            first = Reason(
                 "ranked_first",
                 f"{label} is ranked first for {cr.label.lower()} because "
                 f"{_lower_first(cr.rationale)}",
@@ -295,8 +329,21 @@ def rank_regimens(
                 {"ranking_class": cls},
                 PROJECT_DECISION,
             )
-        ]
-        if prio != "balanced":
+        lead = [first]
+        if capped:
+            lead.append(
+                Reason(
+                    "priority_not_lengthening",
+                    f"The patient's priority ({PRIORITY_WORDS.get(prio, prio)}) would put a "
+                    "regimen with more fractions first, but the survival class was raised above "
+                    "the general instruments' own by the tumour-specific evidence, so the "
+                    f"default order is kept and {label} stays first.",
+                    cr.evidence,
+                    {"preferences.priority": prio},
+                    PROJECT_DECISION,
+                )
+            )
+        elif prio != "balanced":
             note = cr.order_notes.get(prio)  # type: ignore[call-overload]
             lead.append(
                 Reason(
@@ -312,7 +359,7 @@ def rank_regimens(
         elif note := cr.order_notes.get("balanced"):
             lead.append(Reason("order_note", note, cr.evidence, {}, PROJECT_DECISION))
         lead.extend(_uncertainty(prognosis))
-        if first_id in by_id and cls == "near_end_of_life":
+        if first_id in by_id and prognosis.near_end_of_life:
             lead.extend(r for r in prognosis.reasons if r.code.startswith("end_of_life"))
         kept[0] = (first_id, lead + first_reasons)
 
@@ -359,6 +406,7 @@ def rank_regimens(
         ranking_claim=claim,
         other_options=other,
         warnings=tuple(warnings),
+        lead_option=next((o for o in other if o["id"] == cr.lead_option), None),
     )
 
 
@@ -375,20 +423,38 @@ def _uncertainty(prognosis: Prognosis) -> list[Reason]:
                 "prognosis_uncertain",
                 "Uncertainty: this ranking rests on a survival prognosis about which the "
                 "instruments disagree (see prognosis); the alternatives below remain reasonable.",
-                tuple(o.instrument for o in prognosis.others),
+                prognosis.deciding_instruments,
                 {},
                 PROJECT_DECISION,
             )
         )
-    if prognosis.source_verification == "unverified":
+    unverified = tuple(
+        v.instrument
+        for v in (prognosis.consensus.counted if prognosis.consensus is not None else ())
+        if v.verification == "unverified"
+    )
+    if prognosis.consensus is None and prognosis.source_verification == "unverified":
+        unverified = (prognosis.source_instrument,) if prognosis.source_instrument else ()
+    if unverified:
         out.append(
             Reason(
                 "ranking_rests_on_unverified",
-                "Uncertainty: the prognosis behind this ranking comes from an unverified "
+                "Uncertainty: the prognosis behind this ranking counts an unverified "
                 "instrument, used only because unverified instruments were allowed.",
-                (prognosis.source_instrument,) if prognosis.source_instrument else (),
+                unverified,
                 {},
                 "unverified",
+            )
+        )
+    if prognosis.consensus is not None and prognosis.consensus.lowered_by:
+        out.append(
+            Reason(
+                "prognosis_lowered_by_missing_inputs",
+                "Uncertainty: instruments that cannot be computed yet lowered the survival "
+                "class (see prognosis); entering their missing inputs may allow a longer course.",
+                prognosis.consensus.lowered_by,
+                {},
+                PROJECT_DECISION,
             )
         )
     return out

@@ -45,13 +45,38 @@ class TumourAlphaBeta(BaseModel):
 
 
 class Tier(BaseModel):
-    """One tier of the survival-instrument order: its instruments and why they rank there."""
+    """One tier of the survival-instrument order: its instruments and why they rank there.
+
+    Instruments of tiers that share a ``family`` give one vote between them (the first member
+    computed, in the order of the tiers); an instrument of a tier without a family votes alone.
+    """
 
     model_config = _M
     id: str
+    family: str | None = None
     label: str
     rationale: str
     instruments: tuple[str, ...] = Field(min_length=1)
+
+
+class ConsensusRule(BaseModel):
+    """How the votes of the survival instruments make one class (documented project decision)."""
+
+    model_config = _M
+    basis: Basis
+    statement: str
+    reasons: str
+    evidence: tuple[str, ...] = Field(min_length=1)
+
+
+class HistologyFloor(BaseModel):
+    """Tumour-specific scores that bound the class from below when none of them is computed."""
+
+    model_config = _M
+    basis: Basis
+    tiers: tuple[str, ...] = Field(min_length=1)
+    statement: str
+    evidence: tuple[str, ...] = Field(min_length=1)
 
 
 class InstrumentRule(BaseModel):
@@ -62,6 +87,10 @@ class InstrumentRule(BaseModel):
     statement: str | None = None
     extrapolation: str | None = None
     evidence: tuple[str, ...] = Field(min_length=1)
+    # End of life only: the groups after which best supportive care leads, and the ranking class.
+    best_supportive_care_groups: tuple[str, ...] = ()
+    best_supportive_care_class: str | None = None
+    best_supportive_care_statement: str | None = None
 
 
 class PrognosisRules(BaseModel):
@@ -72,6 +101,8 @@ class PrognosisRules(BaseModel):
     statement: str
     evidence: tuple[str, ...] = Field(min_length=1)
     deciding_levels: tuple[Literal["primary", "secondary", "site-supplied"], ...]
+    consensus: ConsensusRule
+    histology_floor: HistologyFloor
     tiers: tuple[Tier, ...] = Field(min_length=1)
     instrument_notes: dict[str, str] = Field(default_factory=dict)
     two_month_mortality: InstrumentRule
@@ -88,6 +119,10 @@ class PrognosisRules(BaseModel):
             if instrument_id in tier.instruments:
                 return tier
         raise KeyError(instrument_id)
+
+    def tier(self, tier_id: str) -> Tier:
+        """The tier with this id."""
+        return next(t for t in self.tiers if t.id == tier_id)
 
 
 class ExpectedSurvival(BaseModel):
@@ -176,8 +211,27 @@ class AstroReirradiation(BaseModel):
     regimens: tuple[CourseSpec, ...] = Field(min_length=1)
 
 
+class PlannedCordHotSpot(BaseModel):
+    """The cord maximum assumed for the course being planned, as a share of the prescription."""
+
+    model_config = _M
+    percent_of_prescription: float = Field(gt=0)
+    statement: str
+    evidence: tuple[str, ...] = Field(min_length=1)
+    verification: Literal["primary", "secondary"]
+
+
+class EarlierCordDose(BaseModel):
+    """The cord dose of an earlier course without a recorded cord maximum."""
+
+    model_config = _M
+    conventional_percent_of_prescription: float = Field(gt=0)
+    statement: str
+    evidence: tuple[str, ...] = Field(min_length=1)
+
+
 class ReirradiationRules(BaseModel):
-    """Which named rule set applies to a re-irradiation."""
+    """Which named rule set applies to a re-irradiation, and the cord-dose assumptions."""
 
     model_config = _M
     conventional_rule_set: str
@@ -185,6 +239,8 @@ class ReirradiationRules(BaseModel):
     supporting_rule_sets: tuple[str, ...] = ()
     statement: str
     sbrt_dose_note: str
+    planned_cord_hot_spot: PlannedCordHotSpot
+    earlier_cord_dose: EarlierCordDose
     astro_reirradiation_regimens: AstroReirradiation
 
 
@@ -228,6 +284,8 @@ def _source_ids(rules: PlanRules) -> list[tuple[str, str]]:
     return [
         *(("tumour_alpha_beta.evidence", s) for s in rules.tumour_alpha_beta.evidence),
         *(("prognosis.evidence", s) for s in p.evidence),
+        *(("prognosis.consensus.evidence", s) for s in p.consensus.evidence),
+        *(("prognosis.histology_floor.evidence", s) for s in p.histology_floor.evidence),
         *(("prognosis.two_month_mortality.evidence", s) for s in p.two_month_mortality.evidence),
         *(("prognosis.end_of_life.evidence", s) for s in p.end_of_life.evidence),
         *(
@@ -241,6 +299,14 @@ def _source_ids(rules: PlanRules) -> list[tuple[str, str]]:
         (
             "reirradiation.astro_reirradiation_regimens.source",
             rules.reirradiation.astro_reirradiation_regimens.source,
+        ),
+        *(
+            ("reirradiation.planned_cord_hot_spot.evidence", s)
+            for s in rules.reirradiation.planned_cord_hot_spot.evidence
+        ),
+        *(
+            ("reirradiation.earlier_cord_dose.evidence", s)
+            for s in rules.reirradiation.earlier_cord_dose.evidence
         ),
     ]
 
@@ -262,6 +328,27 @@ def check_plan_rules(rules: PlanRules, kb: KnowledgeBase, evidence: Evidence) ->
             if iid in seen:
                 raise DefinitionError(FILE, f"prognosis.tiers[{i}]", f'"{iid}" is listed twice')
             seen.add(iid)
+    tier_ids = {t.id for t in p.tiers}
+    for tid in p.histology_floor.tiers:
+        if tid not in tier_ids:
+            raise DefinitionError(FILE, "prognosis.histology_floor.tiers", f'"{tid}" is not a tier')
+    eol = kb.instruments.get(p.end_of_life.instrument)
+    if eol is not None:
+        labels = {g.label for g in eol.groups}
+        for label in p.end_of_life.best_supportive_care_groups:
+            if label not in labels:
+                raise DefinitionError(
+                    FILE,
+                    "prognosis.end_of_life.best_supportive_care_groups",
+                    f'"{label}" is not a group of {eol.id}',
+                )
+        bsc = p.end_of_life.best_supportive_care_class
+        if bsc is not None and bsc not in evidence.ranking.classes:
+            raise DefinitionError(
+                FILE,
+                "prognosis.end_of_life.best_supportive_care_class",
+                f'"{bsc}" is not a class of ranking.yaml',
+            )
     for iid in (*p.instrument_notes, p.two_month_mortality.instrument, p.end_of_life.instrument):
         if iid not in kb.instruments:
             raise DefinitionError(FILE, "prognosis", f'"{iid}" is not an instrument')

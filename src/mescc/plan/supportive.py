@@ -171,12 +171,13 @@ def assess_corticosteroids(
         rec = _rec(evidence, "nice_ng234_1_8_1")
         rec_ids.append(rec.id)
         via = "" if neuro_key == "neurological_signs" else f" (implied by {neuro_key})"
+        daily = f"{dose.daily_dose_mg:g} mg daily" if dose.daily_dose_mg else "daily"
         reasons.append(
             Reason(
                 "steroids_neurological_signs",
                 f"Neurological signs of MESCC{via}: consider dexamethasone "
                 f"{dose.initial_dose_mg:g} mg {dose.route} as soon as possible, then "
-                f"{dose.daily_dose_mg:g} mg daily while awaiting surgery or radiotherapy, as "
+                f"{daily} while awaiting surgery or radiotherapy, as "
                 f"{dose.attribution} [{label}].",
                 (dose.source,),
                 {neuro_key or "neurological_signs": True},
@@ -250,6 +251,8 @@ def assess_corticosteroids(
         }
         for r in st.recommendations
     )
+    if haem and not contraindicated:
+        dose = st.haematological_starting_dose
     starting = {
         "drug": dose.drug,
         "initial_dose_mg": dose.initial_dose_mg,
@@ -258,6 +261,7 @@ def assess_corticosteroids(
         "timing": dose.timing,
         "population": dose.population,
         "attribution": dose.attribution,
+        "recommendation": dose.recommendation,
         "verification": dose.verification,
         "display_label": label,
     }
@@ -277,7 +281,7 @@ def assess_corticosteroids(
 
 
 def assess_bone_modifying_agents(
-    patient: Patient, evidence: Evidence, citer: Citer
+    patient: Patient, evidence: Evidence, citer: Citer, near_end_of_life: bool = False
 ) -> BoneModifyingAgents:
     """Bisphosphonates / RANK-ligand inhibitors: the review's suggestion with its evidence.
 
@@ -292,7 +296,23 @@ def assess_bone_modifying_agents(
     zol = findings.get("zoledronic_acid_local_control")
     contraindicated = patient.bone_agent_contraindication is True
     reasons: list[Reason] = []
-    if contraindicated:
+    if near_end_of_life and not contraindicated:
+        reasons.append(
+            Reason(
+                "bone_agents_not_near_end_of_life",
+                "Death within 2 months is predicted: the evidence for bone-modifying agents "
+                "concerns local control over a year (zoledronic acid, 1-year local control) and "
+                "the review's qualitative statement; no verified source shows a benefit within "
+                "2 months, so none is suggested for that reason here (an agent given for another "
+                "indication is outside this plan's evidence).",
+                tuple(
+                    s for s in (review.source if review else None, zol.source if zol else None) if s
+                ),
+                {},
+                PROJECT_DECISION,
+            )
+        )
+    elif contraindicated:
         reasons.append(
             Reason(
                 "bone_agent_contraindication_recorded",
@@ -334,7 +354,7 @@ def assess_bone_modifying_agents(
                 )
             )
     return BoneModifyingAgents(
-        suggest=not contraindicated,
+        suggest=not contraindicated and not near_end_of_life,
         contraindication_recorded=contraindicated,
         agents=(
             "bisphosphonate (zoledronic acid studied)",

@@ -91,8 +91,33 @@ class Criterion:
 
 
 @dataclass(frozen=True)
+class SurgicalQuestion:
+    """One of the two separate surgical questions: decompression or stabilisation."""
+
+    question: str  # decompression | stabilisation
+    consider: bool
+    criteria_met: bool
+    criteria: tuple[Criterion, ...]
+    reasons: tuple[Reason, ...]
+    missing: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "consider": self.consider,
+            "criteria_met": self.criteria_met,
+            "criteria": [c.as_dict() for c in self.criteria],
+            "reasons": [r.as_dict() for r in self.reasons],
+            "missing": list(self.missing),
+        }
+
+
+@dataclass(frozen=True)
 class Surgery:
-    """The surgery element of the plan."""
+    """The surgery element of the plan: decompression and stabilisation, asked separately.
+
+    ``consider`` (the contract's flag) is true when either surgical opinion is suggested.
+    """
 
     consider: bool
     surgery_acceptable: bool | None
@@ -104,12 +129,16 @@ class Surgery:
     patchell_use: str
     patchell_results: tuple[dict[str, Any], ...]
     radiosensitivity: dict[str, Any] | None
+    decompression: SurgicalQuestion
+    stabilisation: SurgicalQuestion
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "consider": self.consider,
             "surgery_acceptable": self.surgery_acceptable,
             "criteria_met": self.criteria_met,
+            "decompression": self.decompression.as_dict(),
+            "stabilisation": self.stabilisation.as_dict(),
             "reasons": [r.as_dict() for r in self.reasons],
             "missing": list(self.missing),
             "patchell_eligibility": {
@@ -177,6 +206,19 @@ def sins_band(view: ResultView | None, evidence: Evidence) -> ScoreBand | None:
         if lo <= view.points <= hi and view.group == f"{lo}-{hi}":
             return band
     return None
+
+
+def sins_consultation(view: ResultView | None, evidence: Evidence) -> bool | None:
+    """Whether the SINS warrants a surgical (stability) opinion: from the computed total, or
+    from the groups a partly known SINS can still reach (None when they disagree)."""
+    band = sins_band(view, evidence)
+    if band is not None:
+        return band.surgical_consultation
+    if view is None or not view.undetermined:
+        return None
+    by_label = {f"{b.range[0]}-{b.range[1]}": b for b in evidence.surgery.sins_bands}
+    answers = {by_label[g].surgical_consultation for g in view.possible_groups if g in by_label}
+    return answers.pop() if len(answers) == 1 else None
 
 
 def stability_rule(
@@ -273,8 +315,12 @@ def _paraplegia_status(patient: Patient, ec: EligibilityCriterion, rules: PlanRu
 
 
 def _survival_status(prognosis: Prognosis, rules: PlanRules) -> tuple[str, str | None]:
-    """Patchell expected survival, read from the prognosis class (``plan_rules.yaml``)."""
-    cls = "near_end_of_life" if prognosis.near_end_of_life else prognosis.prognosis_class
+    """Patchell expected survival, read from the prognosis class (``plan_rules.yaml``).
+
+    The class read is the one missing inputs cannot lower (``Prognosis.referral_class``): a gap
+    in the record may shorten the course, never withhold a decompression opinion.
+    """
+    cls = "near_end_of_life" if prognosis.near_end_of_life else prognosis.referral_class
     by_class = rules.patchell.expected_survival.by_class
     return (by_class.get(cls, "unknown") if cls else "unknown"), cls  # type: ignore[call-overload]
 
@@ -386,10 +432,13 @@ DECISION_INPUTS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class SurgeryDecision:
-    """What ``surgery.consider`` rests on; :func:`assess_surgery` builds its reasons from it.
+    """What the two surgical flags rest on; :func:`assess_surgery` builds its reasons from it.
 
-    The decisive-unknown search asks only for this (no reasons, no citations), so the flag it
-    compares is computed by the same code as the plan's.
+    Decompression and stabilisation are separate questions: Patchell's expected-survival and
+    operability criteria concern decompression; a SINS of 7 or more warrants a surgical
+    (stability) opinion in its own right (Fisher 2010), whatever the expected survival. The
+    decisive-unknown search asks only for this (no reasons, no citations), so the flags it
+    compares are computed by the same code as the plan's.
     """
 
     escc_group: str | None
@@ -414,12 +463,33 @@ class SurgeryDecision:
         return self.ambulatory is not None and self.ambulatory.surgical_candidate
 
     @property
+    def decompression_indicated(self) -> bool:
+        """An indication for a decompression opinion (compression or ambulatory score)."""
+        return self.escc_indication or self.amb_candidate
+
+    @property
+    def decompression(self) -> bool:
+        """Whether a decompression opinion is suggested."""
+        return self.decompression_indicated and not self.excluded and self.acceptable is not False
+
+    @property
+    def stabilisation(self) -> bool:
+        """Whether a surgical (stability) opinion is suggested: SINS 7 or more, always."""
+        return bool(self.sins_consult)
+
+    @property
     def criteria_met(self) -> bool:
-        return self.escc_indication or bool(self.sins_consult) or self.amb_candidate
+        return self.decompression_indicated or bool(self.sins_consult)
 
     @property
     def consider(self) -> bool:
-        return self.criteria_met and not self.excluded and self.acceptable is not False
+        """The contract's ``surgery.consider``: either surgical opinion is suggested."""
+        return self.decompression or self.stabilisation
+
+    @property
+    def flags(self) -> tuple[bool, bool]:
+        """(decompression, stabilisation): what the decisive-unknown search compares."""
+        return self.decompression, self.stabilisation
 
 
 def surgery_decision(
@@ -432,7 +502,6 @@ def surgery_decision(
 ) -> SurgeryDecision:
     """Indications (compression, stability, ambulatory score) and exclusions, without reasons."""
     escc = bilsky_group(results.get(BILSKY), kb, evidence)
-    band = sins_band(results.get(SINS), evidence)
     tumour = patient.primary_tumor
     eligibility = {ec.id: ec for ec in evidence.surgery.patchell.eligibility}
     para = eligibility.get(PARAPLEGIA)
@@ -446,7 +515,7 @@ def surgery_decision(
         excluded.append(EXCLUDED_BY_OPERABILITY)
     return SurgeryDecision(
         escc_group=escc.id if escc is not None else None,
-        sins_consult=band.surgical_consultation if band is not None else None,
+        sins_consult=sins_consultation(results.get(SINS), evidence),
         radiosensitivity=evidence.radiosensitivity_of(tumour).id if tumour is not None else None,
         ambulatory=ambulatory_group(results.get(AMBULATORY), evidence),
         paraplegic_over_48h=para is not None
@@ -470,6 +539,66 @@ def neurological_signs(patient: Patient, rules: PlanRules) -> tuple[bool | None,
 # --------------------------------------------------------------------------- the element
 
 
+def _status_of(flag: bool | None) -> str:
+    return "unknown" if flag is None else ("met" if flag else "not_met")
+
+
+def review_factor_criteria(
+    patient: Patient,
+    results: Mapping[str, ResultView],
+    evidence: Evidence,
+    citer_finding: Mapping[str, Any],
+) -> tuple[list[Criterion], list[Reason], list[str]]:
+    """The review's factors without verified cut-offs: age, performance status, tempo of motor
+    deficits, predicted ambulatory status; each answered from the record or named unknown."""
+    criteria: list[Criterion] = []
+    reasons: list[Reason] = []
+    missing: list[str] = []
+    for f in evidence.surgery.review_factors:
+        statement = " ".join(f.statement.split())
+        value: Any = None
+        status = "unknown"
+        code = f"review_factor_{f.id}"
+        if f.instrument is not None:
+            view = results.get(f.instrument)
+            if view is not None and view.computed:
+                status, value = "recorded", view.group
+            else:
+                status = "not_available"
+        elif f.patient_key is not None:
+            value = patient.to_row().get(f.patient_key)
+            if f.id == "performance_status" and value is None and patient.kps is not None:
+                value = f"KPS {patient.kps}"
+            elif f.id == "performance_status" and value is not None:
+                value = f"ECOG {value}"
+            if value is None:
+                missing.append(f.patient_key)
+            else:
+                status = "recorded"
+                if f.favours_rt_alone_over_days is not None and isinstance(value, int | float):
+                    slow = value > f.favours_rt_alone_over_days
+                    status = "favours_rt_alone" if slow else "recorded"
+                    finding = citer_finding.get(f.finding or "")
+                    if finding:
+                        statement += f" ({finding})"
+        criteria.append(
+            Criterion(f.id, "review_factor", f.label, status, f.patient_key or f.instrument,
+                      value, statement, f.verification)
+        )  # fmt: skip
+        if status in ("recorded", "favours_rt_alone"):
+            shown = value if not isinstance(value, float) else f"{value:g}"
+            reasons.append(
+                Reason(
+                    code,
+                    f"{f.label}: {shown}. {statement}",
+                    (f.source,),
+                    {f.patient_key or f.instrument or f.id: value},
+                    f.verification,
+                )
+            )
+    return criteria, reasons, missing
+
+
 def assess_surgery(
     patient: Patient,
     results: Mapping[str, ResultView],
@@ -480,39 +609,82 @@ def assess_surgery(
     citer: Citer,
     reirradiation: Reirradiation | None = None,
 ) -> Surgery:
-    """Whether upfront decompressive surgery should be considered, with every reason.
+    """Two separate surgical questions, each with its criteria met / not met / unknown.
+
+    * **Decompression** (upfront decompressive surgery, then RT): high-grade compression
+      (Bilsky 2-3) of a tumour not classed radiosensitive (NOMS), or a site-supplied Rades
+      ambulatory group naming surgical candidates; excluded by an expected survival below
+      Patchell's 3 months, by recorded medical inoperability, by complete paraplegia for more
+      than 48 h, or when the patient does not accept surgery.
+    * **Stabilisation** (a surgical opinion on spinal stability): SINS 7-18, in its own right
+      and whatever the expected survival (Fisher 2010: SINS 7-18 warrant surgical
+      consultation).
 
     References
     ----------
     Patchell RA, et al. Lancet 2005;366(9486):643-648. DOI 10.1016/S0140-6736(05)66954-1.
     Fisher CG, et al. Spine 2010;35(22):E1221-E1229. DOI 10.1097/BRS.0b013e3181e16ae2.
     Bilsky MH, et al. J Neurosurg Spine 2010;13(3):324-328. DOI 10.3171/2010.3.SPINE09459.
+    Laufer I, et al. Oncologist 2013 (NOMS). PMID 23709750.
     """
-    reasons: list[Reason] = []
-    missing: list[str] = []
     surgery_data = evidence.surgery
     decision = surgery_decision(patient, results, prognosis, kb, evidence, rules)
+    review = surgery_data.review_statement
+    row = patient.to_row()
 
+    # ----------------------------------------------------------------- shared findings
     escc_group, escc_reason = compression_rule(results.get(BILSKY), kb, evidence)
-    if escc_reason:
-        reasons.append(escc_reason)
-    else:
-        missing.append("escc_grade")
-    sins_consult, sins_reason = stability_rule(results.get(SINS), evidence)
-    if sins_reason:
-        reasons.append(sins_reason)
-    else:
-        row = patient.to_row()
-        missing.extend(k for k in SINS_KEYS if row.get(k) is None)
+    _, sins_reason = stability_rule(results.get(SINS), evidence)
     radio, radio_reasons, radio_info = radiosensitivity_rule(patient, escc_group, evidence)
-    reasons.extend(radio_reasons)
-    if radio is None:
-        missing.append("primary_tumor")
+    neuro, neuro_key = neurological_signs(patient, rules)
+    criteria = patchell_criteria(patient, prognosis, neuro, reirradiation, evidence, rules)
+    by_id = {c.id: c for c in criteria}
+    patchell_status = _patchell_status(criteria)
+    high = next((g for g in surgery_data.bilsky_groups if g.id == "high_grade"), None)
+    escc_label = (
+        f"{_lower_first(high.label)} (Bilsky {', '.join(high.grades)})"
+        if high
+        else "high-grade compression"
+    )
+    consult_from = min(
+        (b.range[0] for b in surgery_data.sins_bands if b.surgical_consultation), default=None
+    )
 
+    # ----------------------------------------------------------------- decompression
+    d_reasons: list[Reason] = []
+    d_missing: list[str] = []
+    if escc_reason:
+        d_reasons.append(escc_reason)
+    else:
+        d_missing.append("escc_grade")
+    d_reasons.extend(radio_reasons)
+    if radio is None:
+        d_missing.append("primary_tumor")
+    notes = surgery_data.histology_notes
+    if radio == "radiosensitive":
+        d_reasons.append(
+            Reason(
+                "haematological_radiosensitive",
+                " ".join(notes.haematological.statement.split()),
+                notes.haematological.evidence,
+                {"primary_tumor": patient.primary_tumor},
+                notes.haematological.verification,
+            )
+        )
+    elif radio == "not_classified" and escc_group == "high_grade":
+        d_reasons.append(
+            Reason(
+                "radiosensitivity_not_classified",
+                " ".join(notes.not_classified.statement.split()),
+                notes.not_classified.evidence,
+                {"primary_tumor": patient.primary_tumor},
+                notes.not_classified.verification,
+            )
+        )
     amb_view = results.get(AMBULATORY)
     amb_group = decision.ambulatory
     if amb_group is not None and amb_view is not None:
-        reasons.append(
+        d_reasons.append(
             Reason(
                 "ambulatory_score_surgical_candidate"
                 if amb_group.surgical_candidate
@@ -524,70 +696,37 @@ def assess_surgery(
                 amb_view.verification,
             )
         )
-
-    neuro, neuro_key = neurological_signs(patient, rules)
-    criteria = patchell_criteria(patient, prognosis, neuro, reirradiation, evidence, rules)
-    by_id = {c.id: c for c in criteria}
-    patchell_status = _patchell_status(criteria)
-
-    high = next((g for g in surgery_data.bilsky_groups if g.id == "high_grade"), None)
-    escc_label = (
-        f"{_lower_first(high.label)} (Bilsky {', '.join(high.grades)})"
-        if high
-        else "high-grade compression"
-    )
-    consult_from = min(
-        (b.range[0] for b in surgery_data.sins_bands if b.surgical_consultation), default=None
-    )
-
-    # Indications (decided in surgery_decision; explained here).
     para = by_id.get(PARAPLEGIA)
     if decision.paraplegic_over_48h and para is not None:
-        reasons.append(
+        d_reasons.append(
             Reason(
                 "paraplegic_over_48h",
                 f"Complete paraplegia for {patient.paraplegia_hours:g} hours: outside the Patchell "
                 f"2005 criteria ({para.label.lower()}), whose benefit cannot be extrapolated to "
-                "this patient; compression alone is not counted as a surgical indication.",
+                "this patient; compression alone is not counted as an indication for "
+                "decompression.",
                 (surgery_data.patchell.source,),
                 {"paraplegia_hours": patient.paraplegia_hours},
                 para.verification,
             )
         )
-    if escc_group == "high_grade" and radio == "radiosensitive":
-        reasons.append(
-            Reason(
-                "radiosensitive_rt_first",
-                "High-grade compression from a radiosensitive histology: NOMS favours "
-                "conventional radiotherapy first, so compression alone is not counted as a "
-                "surgical indication.",
-                ("noms_review_2010",),
-                {"primary_tumor": patient.primary_tumor, "escc_grade": patient.escc_grade},
-                "primary",
-            )
-        )
-    escc_indication = decision.escc_indication
-    amb_candidate = decision.amb_candidate
-    criteria_met = decision.criteria_met
-
-    # Exclusions that apply to every indication (systemic: survival, operability).
     survival = by_id.get(rules.patchell.expected_survival.criterion)
     operable = by_id.get("medically_operable")
     excluded = decision.excluded
     if EXCLUDED_BY_SURVIVAL in excluded and survival is not None:
-        reasons.append(
+        d_reasons.append(
             Reason(
                 "expected_survival_below_patchell",
                 f"Survival prognosis ({str(survival.value).replace('_', ' ')}) does not meet the "
-                f'Patchell 2005 criterion "{survival.label.lower()}". '
-                f"{rules.patchell.expected_survival.statement}",
+                f'Patchell 2005 criterion "{survival.label.lower()}", which concerns '
+                f"decompression. {rules.patchell.expected_survival.statement}",
                 (*rules.patchell.expected_survival.evidence,),
                 {"prognosis": survival.value},
                 PROJECT_DECISION,
             )
         )
     if EXCLUDED_BY_OPERABILITY in excluded and operable is not None:
-        reasons.append(
+        d_reasons.append(
             Reason(
                 "not_medically_operable",
                 "Recorded as not medically operable.",
@@ -596,18 +735,29 @@ def assess_surgery(
                 operable.verification,
             )
         )
-
-    # Motor function / ambulatory status, performance status: shown for the surgeon.
+    tempo = next(
+        (f for f in evidence.timing.motor_deficit_findings
+         if f.id == "rades_2002_motor_deficit_time"),
+        None,
+    )  # fmt: skip
+    findings = {tempo.id: " ".join(tempo.statement.split())} if tempo is not None else {}
+    factor_criteria, factor_reasons, factor_missing = review_factor_criteria(
+        patient, results, evidence, findings
+    )
+    d_reasons.extend(factor_reasons)
+    d_missing.extend(factor_missing)
+    if amb_view is None or not amb_view.computed:
+        d_missing.append("predicted post-RT ambulatory status (Rades score not available)")
     results_by_endpoint = {f.endpoint: f for f in surgery_data.patchell.results}
     amb = patient.ambulatory_status
-    if criteria_met and not excluded:
+    if decision.decompression_indicated and not excluded:
         fig = results_by_endpoint.get(
             "regained_walking"
             if amb in ("not_ambulatory", "paraplegic")
             else "able_to_walk_after_treatment"
         )
         if fig is not None:
-            reasons.append(
+            d_reasons.append(
                 Reason(
                     "patchell_result",
                     f"Patchell 2005 (selected patients; surgery then RT vs RT alone): "
@@ -618,113 +768,55 @@ def assess_surgery(
                 )
             )
     if amb is None:
-        missing.append("ambulatory_status")
-    tempo = next(
-        (
-            f
-            for f in evidence.timing.motor_deficit_findings
-            if f.id == "rades_2002_motor_deficit_time"
-        ),
-        None,
-    )
-    if patient.motor_deficit_days is not None and tempo is not None:
-        reasons.append(
-            Reason(
-                "motor_deficit_tempo",
-                f"Motor deficits developed over {patient.motor_deficit_days:g} days; the tempo "
-                "predicts the response to radiotherapy alone: "
-                f"{' '.join(tempo.statement.split())}",
-                (tempo.source,),
-                {"motor_deficit_days": patient.motor_deficit_days},
-                tempo.verification,
-            )
-        )
-    ps = patient.ecog if patient.ecog is not None else patient.kps
-    if ps is not None:
-        scale = "ECOG" if patient.ecog is not None else "KPS"
-        systemic = next((r for r in surgery_data.noms.rules if r.step == "systemic"), None)
-        reasons.append(
-            Reason(
-                "performance_status_systemic",
-                f"Performance status {scale} {ps} belongs to the systemic assessment"
-                + (
-                    f" (NOMS: {_lower_first(systemic.recommendation).rstrip('.')})"
-                    if systemic
-                    else ""
-                )
-                + "; no verified performance-status cut-off for surgery is encoded.",
-                (systemic.source,) if systemic else ("rades_schild_2023",),
-                {scale.lower(): ps},
-                systemic.verification if systemic else "primary",
-            )
-        )
-    if amb_view is None or not amb_view.computed:
-        reasons.append(
-            Reason(
-                "ambulatory_score_unavailable",
-                "Predicted post-RT ambulatory status (a criterion the review names) is not used: "
-                "the Rades ambulatory score ships without verified points.",
-                (surgery_data.rades_ambulatory_2008_groups.source,),
-                {},
-                "unverified",
-            )
-        )
+        d_missing.append("ambulatory_status")
     for key in ("medically_operable", "compression_single_area"):
         if getattr(patient, key) is None:
-            missing.append(key)
+            d_missing.append(key)
     if neuro is None:
-        missing.append("neurological_signs")
+        d_missing.append("neurological_signs")
     elif neuro_key and neuro_key != "neurological_signs":
-        reasons.append(
+        d_reasons.append(
             Reason(
                 "neurological_signs_implied",
                 f"Neurological signs of MESCC are taken as present from {neuro_key}. "
                 f"{rules.neurological_signs.statement}",
                 (surgery_data.patchell.source,),
-                {neuro_key: patient.to_row().get(neuro_key)},
+                {neuro_key: row.get(neuro_key)},
                 PROJECT_DECISION,
             )
         )
     if amb == "paraplegic" and patient.paraplegia_hours is None:
-        missing.append("paraplegia_hours")
+        d_missing.append("paraplegia_hours")
     if prognosis.prognosis_class is None and not prognosis.near_end_of_life:
-        missing.append("survival prognosis (see prognosis)")
+        d_missing.append("survival prognosis (see prognosis)")
 
     acceptable = decision.acceptable
-    consider = decision.consider
-    review = surgery_data.review_statement
-    if criteria_met and acceptable is False:
-        reasons.insert(
-            0,
-            Reason(
-                "surgery_not_acceptable_to_patient",
-                "Criteria for considering upfront surgery are met, but the patient does not "
-                "accept surgery, so it is kept off the plan; radiotherapy options are listed. "
-                + review.statement,
-                (review.source,),
-                {"preferences.surgery_acceptable": False},
-                review.verification,
-            ),
+    indication_text = _indications(decision.escc_indication, False, decision.amb_candidate,
+                                   escc_label)  # fmt: skip
+    if decision.decompression_indicated and acceptable is False and not excluded:
+        d_head = Reason(
+            "decompression_not_acceptable_to_patient",
+            f"Criteria for a decompression opinion are met ({indication_text}), but the patient "
+            "does not accept surgery, so it is kept off the plan; radiotherapy options are "
+            "listed. " + review.statement,
+            (review.source,),
+            {"preferences.surgery_acceptable": False},
+            review.verification,
         )
-    elif consider:
-        reasons.insert(
-            0,
-            Reason(
-                "consider_upfront_surgery",
-                "Consider a surgical opinion on upfront decompression/stabilisation before "
-                "radiotherapy: "
-                + _indications(escc_indication, sins_consult, amb_candidate, escc_label)
-                + ".",
-                (review.source, "astro_2024"),
-                {},
-                review.verification,
-            ),
+    elif decision.decompression:
+        d_head = Reason(
+            "consider_decompression",
+            f"Consider a surgical opinion on upfront decompression before radiotherapy: "
+            f"{indication_text}.",
+            (review.source, "astro_2024"),
+            {},
+            review.verification,
         )
         astro = next(
             (g for g in surgery_data.guideline if g.id == "astro_2024_surgery_plus_rt"), None
         )
         if astro is not None:
-            reasons.append(
+            d_reasons.append(
                 Reason(
                     "astro_surgery_plus_rt",
                     f"{astro.recommendation}: {astro.text.rstrip('.')} ({astro.strength} "
@@ -734,43 +826,156 @@ def assess_surgery(
                     astro.verification,
                 )
             )
-    elif criteria_met and excluded:
-        reasons.insert(
-            0,
-            Reason(
-                "surgery_criteria_met_but_excluded",
-                "An indication is present ("
-                + _indications(escc_indication, sins_consult, amb_candidate, escc_label)
-                + ") but upfront surgery is not suggested because of "
-                + " and ".join(excluded)
-                + "; a surgical opinion remains the clinician's call.",
-                (review.source,),
-                {},
-                PROJECT_DECISION,
-            ),
+    elif decision.decompression_indicated and excluded:
+        d_head = Reason(
+            "decompression_criteria_met_but_excluded",
+            f"An indication for decompression is present ({indication_text}) but a "
+            "decompression opinion is not suggested because of "
+            + " and ".join(excluded)
+            + "; it remains the clinician's call.",
+            (review.source,),
+            {},
+            PROJECT_DECISION,
         )
     else:
-        reasons.insert(
-            0,
-            Reason(
-                "no_surgical_indication_recorded",
-                _no_indication_text(escc_group, sins_consult, escc_label, consult_from),
-                (review.source,),
-                {},
-                PROJECT_DECISION,
-            ),
+        d_head = Reason(
+            "no_decompression_indication",
+            _no_indication_text(escc_group, radio, escc_label),
+            (review.source,),
+            {},
+            PROJECT_DECISION,
         )
-    stab = next((g for g in surgery_data.guideline if g.id == "astro_2024_assess_stability"), None)
-    if stab is not None and sins_reason is None:
-        reasons.append(
+    d_criteria = (
+        Criterion("high_grade_compression", "indication", "High-grade compression (Bilsky 2-3)",
+                  "unknown" if escc_group is None else
+                  ("met" if escc_group == "high_grade" else "not_met"),
+                  "escc_grade", patient.escc_grade,
+                  "grade 1c is a grey zone (surgery vs stereotactic radiosurgery)"
+                  if escc_group == "intermediate" else None,
+                  high.verification if high else "secondary"),
+        Criterion("not_radiosensitive", "indication",
+                  "Tumour not highly radiosensitive (NOMS verified classes)",
+                  {"radiosensitive": "not_met", "radioresistant": "met"}.get(radio or "",
+                                                                            "unknown"),
+                  "primary_tumor", patient.primary_tumor,
+                  radio_info["label"] if radio_info else None,
+                  radio_info["verification"] if radio_info else "secondary"),
+        *criteria,
+        *factor_criteria,
+    )  # fmt: skip
+    decompression = SurgicalQuestion(
+        question="decompression",
+        consider=decision.decompression,
+        criteria_met=decision.decompression_indicated,
+        criteria=d_criteria,
+        reasons=citer.all([d_head, *d_reasons]),
+        missing=tuple(dict.fromkeys(d_missing)),
+    )
+
+    # ----------------------------------------------------------------- stabilisation
+    s_reasons: list[Reason] = []
+    s_missing: list[str] = []
+    consult = decision.sins_consult
+    if sins_reason:
+        s_reasons.append(sins_reason)
+    elif consult is not None:
+        view = results.get(SINS)
+        groups = ", ".join(view.possible_groups) if view else ""
+        s_reasons.append(
             Reason(
-                "assess_stability_before_rt",
-                f"{stab.recommendation}: {stab.text}",
-                (stab.source,),
+                "sins_partly_known",
+                f"SINS is not complete, but every group it can still reach ({groups}) "
+                + ("warrants" if consult else "does not warrant")
+                + " a surgical consultation.",
+                ("fisher_sins_2010",),
                 {},
-                stab.verification,
+                "secondary",
             )
         )
+    if sins_reason is None:
+        s_missing.extend(k for k in SINS_KEYS if row.get(k) is None)
+    mech = [r for r in surgery_data.noms.rules if r.step == "mechanical"]
+    if consult:
+        s_head = Reason(
+            "consider_stability_opinion",
+            f"Consider a surgical opinion on spinal stability before radiotherapy: SINS of "
+            f"{consult_from} or more warrants surgical consultation in its own right, whatever "
+            "the expected survival. "
+            + " ".join(f"NOMS: {r.condition.lower() if r.condition else ''} -> "
+                       f"{_lower_first(r.recommendation)}" for r in mech),
+            ("fisher_sins_2010", *(r.source for r in mech)),
+            {"sins_2010.points": results[SINS].points if SINS in results else None},
+            "secondary",
+        )  # fmt: skip
+        if patient.medically_operable is False:
+            s_reasons.append(
+                Reason(
+                    "stability_opinion_not_operable",
+                    "Recorded as not medically operable: a stability opinion may still advise "
+                    "on options other than open surgery, such as percutaneous cement "
+                    "augmentation (NOMS, for mechanical pain without gross instability).",
+                    ("noms_review_2010",),
+                    {"medically_operable": False},
+                    "primary",
+                )
+            )
+        if acceptable is False:
+            s_reasons.append(
+                Reason(
+                    "stability_opinion_patient_declines_surgery",
+                    "The patient does not accept surgery; a stability opinion can still inform "
+                    "care without open surgery (discuss with the patient).",
+                    (review.source,),
+                    {"preferences.surgery_acceptable": False},
+                    review.verification,
+                )
+            )
+        if prognosis.near_end_of_life:
+            s_reasons.append(
+                Reason(
+                    "stability_opinion_near_end_of_life",
+                    "Death within 2 months is predicted: the stability opinion is suggested "
+                    "where it may change comfort, nursing or mobilisation.",
+                    (prognosis.two_month.instrument,),
+                    {},
+                    PROJECT_DECISION,
+                )
+            )
+    elif consult is False:
+        s_head = Reason(
+            "spine_stable_by_sins",
+            f"No SINS of {consult_from} or more: no surgical opinion on stability is suggested "
+            "on the SINS.",
+            ("fisher_sins_2010",),
+            {},
+            "secondary",
+        )
+    else:
+        stab = next(
+            (g for g in surgery_data.guideline if g.id == "astro_2024_assess_stability"), None
+        )
+        s_head = Reason(
+            "stability_unknown",
+            "Spinal stability is not known (SINS incomplete): "
+            + (f"{stab.recommendation}: {stab.text}" if stab else "assess it before RT."),
+            (stab.source,) if stab else ("fisher_sins_2010",),
+            {},
+            stab.verification if stab else "secondary",
+        )
+    s_criteria = (
+        Criterion("sins_consultation", "indication",
+                  f"SINS {consult_from}-18 (surgical consultation)", _status_of(consult),
+                  "sins", results[SINS].points if SINS in results else None, None, "secondary"),
+    )  # fmt: skip
+    stabilisation = SurgicalQuestion(
+        question="stabilisation",
+        consider=decision.stabilisation,
+        criteria_met=bool(consult),
+        criteria=s_criteria,
+        reasons=citer.all([s_head, *s_reasons]),
+        missing=tuple(dict.fromkeys(s_missing)),
+    )
+
     results_out = tuple(
         {
             "endpoint": f.endpoint,
@@ -781,17 +986,21 @@ def assess_surgery(
         }
         for f in surgery_data.patchell.results
     )
+    headline = [d_head, s_head]
+    rest = [r for r in (*d_reasons, *s_reasons) if r not in headline]
     return Surgery(
-        consider=consider,
+        consider=decision.consider,
         surgery_acceptable=acceptable,
-        criteria_met=criteria_met,
-        reasons=citer.all(reasons),
-        missing=tuple(dict.fromkeys(missing)),
+        criteria_met=decision.criteria_met,
+        reasons=citer.all([*headline, *rest]),
+        missing=tuple(dict.fromkeys([*d_missing, *s_missing])),
         patchell_status=patchell_status,
         patchell_criteria=criteria,
         patchell_use=surgery_data.patchell.use,
         patchell_results=results_out,
         radiosensitivity=radio_info,
+        decompression=decompression,
+        stabilisation=stabilisation,
     )
 
 
@@ -801,23 +1010,20 @@ def _lower_first(text: str) -> str:
     return text if word.isupper() or not text else text[0].lower() + text[1:]
 
 
-def _no_indication_text(
-    escc_group: str | None, sins_consult: bool | None, escc_label: str, consult_from: int | None
-) -> str:
+def _no_indication_text(escc_group: str | None, radio: str | None, escc_label: str) -> str:
     if escc_group == "high_grade":
         return (
             f"{escc_label[0].upper()}{escc_label[1:]} is present but is not counted as an "
-            "indication for upfront surgery for this patient (see the reasons below)"
-            + (f"; no SINS of {consult_from} or more." if sins_consult is False else ".")
+            "indication for decompression for this patient (see the reasons below)."
         )
-    if escc_group is not None and sins_consult is not None:
+    if escc_group is not None:
         return (
-            f"No indication for upfront surgery is recorded (no {escc_label} of a tumour not "
-            f"classed radiosensitive, no SINS of {consult_from} or more)."
+            f"No indication for decompression is recorded (no {escc_label} of a tumour not "
+            "classed radiosensitive)."
         )
     return (
-        "No indication for upfront surgery is recorded so far; the missing inputs below could "
-        "change this."
+        "No indication for decompression is recorded so far: the compression grade (Bilsky) "
+        "is missing and could change this."
     )
 
 

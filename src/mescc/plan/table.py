@@ -9,7 +9,9 @@ so the patient inputs of those items are read too.
 
 The plan is computed once per DISTINCT combination of those columns (``unique()``, a Python
 loop over the combinations, then a join back to the rows), with the same functions as
-``build_plan``; a test proves the two agree.
+``build_plan``; a test proves the two agree. An instrument not computable because inputs are
+missing is read with the groups it can still reach (``<id>__possible_lo`` / ``__possible_hi``
+of the table driver), because the prognosis consensus counts its least favourable possibility.
 
 Clinical trap guarded: a batch row has no ``prior_radiotherapy`` or ``preferences`` column, so
 its ranking is the balanced order without a re-irradiation check, exactly as ``mescc assess``
@@ -46,7 +48,9 @@ def ranking_instruments(rules: PlanRules) -> tuple[str, ...]:
 
 def _varying_items(ci: CompiledInstrument) -> list[int]:
     return [
-        i for i, item in enumerate(ci.items) if len({c.verification for c in item.categories}) > 1
+        i
+        for i, item in enumerate(ci.items)
+        if len({c.scored_verification for c in item.categories}) > 1
     ]
 
 
@@ -74,9 +78,9 @@ def result_verification(ci: CompiledInstrument, row: Mapping[str, Any]) -> str:
         if i in varying:
             res = item.resolve(row)
             if res.kind == "category":
-                rank = min(rank, VERIFICATION_ORDER[item.categories[res.index].verification])
+                rank = min(rank, VERIFICATION_ORDER[item.categories[res.index].scored_verification])
         elif item.categories:
-            rank = min(rank, VERIFICATION_ORDER[item.categories[0].verification])
+            rank = min(rank, VERIFICATION_ORDER[item.categories[0].scored_verification])
     return _LABEL_OF_RANK[rank]
 
 
@@ -91,16 +95,30 @@ def regimen_columns(kb: KnowledgeBase, rules: PlanRules) -> tuple[tuple[str, ...
     return ids, tuple(keys)
 
 
+def groups_between(ci: CompiledInstrument, lo: int, hi: int) -> tuple[str, ...]:
+    """The labels of the groups a total between ``lo`` and ``hi`` can fall in (scalar rule)."""
+    idx = sorted({ci.group_of_total[t] for t in range(lo, hi + 1) if t in ci.group_of_total})
+    return tuple(ci.groups[i].label for i in idx)
+
+
 def _view(ci: CompiledInstrument, row: Mapping[str, Any]) -> ResultView:
     status = row.get(f"{ci.id}__status") or "not_computable"
     points = row.get(f"{ci.id}__points")
     group = row.get(f"{ci.id}__group")
     verification = ci.verification
+    given = row.get(f"{ci.id}__verification")
     if status == "computed":
-        given = row.get(f"{ci.id}__verification")
         verification = str(given) if given is not None else result_verification(ci, row)
+    elif given is not None:
+        verification = str(given)
+    lo, hi = row.get(f"{ci.id}__possible_lo"), row.get(f"{ci.id}__possible_hi")
+    possible = (
+        groups_between(ci, int(lo), int(hi))
+        if status == "not_computable" and lo is not None and hi is not None
+        else ()
+    )
     return ResultView(
-        ci.id, str(status), None if points is None else int(points), group, verification
+        ci.id, str(status), None if points is None else int(points), group, verification, possible
     )
 
 
@@ -132,9 +150,32 @@ def recommended_regimens_for_table(
     citer = citer_for(evidence, kb)
     cis = {ci.id: ci for ci in compile_kb(kb)}
     ids, keys = regimen_columns(kb, rules)
-    if frame.height and all(f"{i}__verification" in frame.columns for i in ids):
+    if frame.height == 0:
+        return pl.Series(OUTPUT, [], dtype=pl.String)
+    needed = [
+        f"{i}__{s}"
+        for i in ids
+        if not cis[i].skeleton and cis[i].kind != "classification"
+        for s in ("verification", "possible_lo", "possible_hi")
+    ]
+    if not all(c in frame.columns for c in needed):
+        # The ranking needs each result's verification and possible groups: evaluate the
+        # ranking instruments again on the patient columns (the table driver), which gives
+        # exactly the results the frame holds plus those columns.
+        from mescc.engine.table import evaluate_frame
+        from mescc.fields import FIELD_BY_KEY
+
+        patient_cols = [c for c in frame.columns if c in FIELD_BY_KEY]
+        frame = evaluate_frame(
+            [cis[i] for i in ids], frame.select(patient_cols), with_verification=True
+        )
+    if frame.height:
         return _canonical_ranking(frame, kb, evidence, rules, citer, cis, ids, allow_unverified)
-    wanted = [f"{i}__{s}" for i in ids for s in ("status", "points", "group")] + list(keys)
+    wanted = [
+        f"{i}__{s}"
+        for i in ids
+        for s in ("status", "points", "group", "possible_lo", "possible_hi")
+    ] + list(keys)
     cols = [c for c in wanted if c in frame.columns]
     if frame.height == 0:
         return pl.Series(OUTPUT, [], dtype=pl.String)
@@ -163,6 +204,22 @@ def recommended_regimens_for_table(
     return joined.get_column(OUTPUT)
 
 
+def _class_range_table(ci: CompiledInstrument) -> tuple[list[int], int]:
+    """A lookup over (possible_lo, possible_hi) -> 1 + 3*lowest + highest class rank (0: none)."""
+    from mescc.plan.prognosis import RANK
+
+    size = ci.total_hi - ci.total_lo + 1
+    table = [0] * (size * size)
+    for lo in range(ci.total_lo, ci.total_hi + 1):
+        for hi in range(lo, ci.total_hi + 1):
+            labels = groups_between(ci, lo, hi)
+            ranks = [RANK[g.prognosis] for g in ci.groups if g.label in labels and g.prognosis]
+            if ranks:
+                idx = (lo - ci.total_lo) * size + (hi - ci.total_lo)
+                table[idx] = 1 + 3 * min(ranks) + max(ranks)
+    return table, size
+
+
 def _canonical_ranking(
     frame: pl.DataFrame,
     kb: KnowledgeBase,
@@ -173,123 +230,175 @@ def _canonical_ranking(
     ids: tuple[str, ...],
     allow_unverified: bool,
 ) -> pl.Series:
-    """The recommended regimen from canonical views (table path with verification columns).
+    """The recommended option from canonical views (table path with verification columns).
 
-    The ranking reads a survival result only through whether it decides (computed, a group
-    with a prognosis class, a deciding verification level) and that class, and reads only the
-    first deciding instrument in the rules' order; the two-month score only through which of
-    its published thresholds the total meets. Each row's views are therefore replaced by the
-    canonical views that give the same answer (first group of the same class, one label per
-    deciding level, the smallest total meeting the same thresholds, later instruments hidden
-    once one decides), so the plan runs once per distinct canonical combination. A property
-    test proves the result equals ``build_plan`` for the same patient.
+    The prognosis consensus reads a survival instrument only through its status, whether it
+    may vote (its verification), the class of its group when computed and the least and most
+    favourable classes it can still reach when inputs are missing; the two-month score only
+    through which of its published thresholds the total meets and its group's class; the
+    end-of-life score through its group, or its least favourable reachable group. Each row's
+    views are replaced by the canonical views that give the same answer (the first group of a
+    class, one label per deciding level, the smallest total meeting the same thresholds), so the
+    plan runs once per distinct canonical combination. A property test proves the result
+    equals ``build_plan`` for the same patient.
     """
-    from mescc.plan.prognosis import _may_decide, threshold_met
+    from mescc.plan.prognosis import CLASSES, _may_decide, classify_prognosis, threshold_met
 
-    order = [i for i in rules.prognosis.order if i in ids]
+    order = set(rules.prognosis.order)
+    eol_id = rules.prognosis.end_of_life.instrument
     levels = [label for label in VERIFICATION_ORDER if _may_decide(label, rules, allow_unverified)]
     deciding_label = levels[0] if levels else "primary"
     other_label = next((v for v in VERIFICATION_ORDER if v not in levels), "unverified")
-    stage1: list[pl.Expr] = []
-    for iid in ids:
-        if iid in order:
-            ci = cis[iid]
-            if not ci.groups:
-                stage1.append(pl.lit(False).alias(f"__decides_{iid}"))
-                continue
-            has_class = pl.Series([g.prognosis is not None for g in ci.groups], dtype=pl.Boolean)
-            stage1.append(
-                (
-                    (pl.col(f"{iid}__status") == "computed")
-                    & pl.lit(has_class).gather(pl.col(f"{iid}__group").to_physical())
-                    & pl.col(f"{iid}__verification").cast(pl.String).is_in(levels)
-                )
-                .fill_null(False)
-                .alias(f"__decides_{iid}")
-            )
-    base = frame.with_columns(stage1)
-    stage2: list[pl.Expr] = []
-    earlier: list[str] = []
-    for iid in ids:
-        visible = pl.col(f"{iid}__status") == "computed"
-        if earlier:
-            visible = visible & ~pl.any_horizontal([pl.col(c) for c in earlier])
-        stage2.append(visible.fill_null(False).alias(f"__computed_{iid}"))
-        if iid in order:
-            earlier.append(f"__decides_{iid}")
-    base = base.with_columns(stage2)
-    # Pack each instrument's canonical view into one small integer (0 = not computed, else
-    # 1 + group + n_groups * deciding + 2 * n_groups * points offset), and the row into one key.
-    specs: list[
-        tuple[str, int, int, int | None, list[str]]
-    ] = []  # id, stride, n_groups, lo, labels
-    key = pl.lit(0, dtype=pl.Int64)
-    stride = 1
+    status = {iid: pl.col(f"{iid}__status").cast(pl.String) for iid in ids}
+    codes: list[tuple[str, pl.Expr, int]] = []  # (id, code expression, number of codes)
     for iid in ids:
         ci = cis[iid]
-        labels_i = [g.label for g in ci.groups]
-        ng = len(labels_i)
-        if ng == 0:
-            continue
-        first_of_class: dict[str | None, int] = {}
-        canon = [first_of_class.setdefault(g.prognosis, i) for i, g in enumerate(ci.groups)]
-        cgroup = pl.lit(pl.Series(canon, dtype=pl.Int64)).gather(
-            pl.col(f"{iid}__group").to_physical()
-        )
-        allowed = pl.col(f"{iid}__verification").cast(pl.String).is_in(levels).cast(pl.Int64)
-        offset: pl.Expr = pl.lit(0, dtype=pl.Int64)
-        npoints = 1
-        lo: int | None = None
-        thresholds = ci.definition.thresholds
-        if thresholds and ci.total_hi >= ci.total_lo:
-            lo = ci.total_lo
-            npoints = ci.total_hi - ci.total_lo + 1
-            canon_points: list[int] = []
-            seen: dict[tuple[object, ...], int] = {}
-            for t in range(ci.total_lo, ci.total_hi + 1):
-                k = (ci.group_of_total.get(t), *(threshold_met(th, t) for th in thresholds))
-                canon_points.append(seen.setdefault(k, t) - ci.total_lo)
-            offset = pl.lit(pl.Series(canon_points, dtype=pl.Int64)).gather(
-                pl.col(f"{iid}__points").cast(pl.Int64) - ci.total_lo
+        st = status[iid]
+        if iid in order:
+            allowed = pl.col(f"{iid}__verification").cast(pl.String).is_in(levels).fill_null(False)
+            code: pl.Expr = pl.when(st == "not_applicable").then(0).otherwise(1)
+            if ci.groups and not ci.skeleton:
+                cls_of_group = pl.Series(
+                    [(CLASSES.index(g.prognosis) if g.prognosis else -1) for g in ci.groups],
+                    dtype=pl.Int64,
+                )
+                gcls = pl.lit(cls_of_group).gather(pl.col(f"{iid}__group").to_physical())
+                table, size = _class_range_table(ci)
+                lo = pl.col(f"{iid}__possible_lo").cast(pl.Int64) - ci.total_lo
+                hi = pl.col(f"{iid}__possible_hi").cast(pl.Int64) - ci.total_lo
+                rng = pl.lit(pl.Series(table, dtype=pl.Int64)).gather(lo * size + hi)
+                code = (
+                    pl.when((st == "computed") & allowed & (gcls >= 0))
+                    .then(2 + gcls)
+                    .when((st == "not_computable") & allowed & lo.is_not_null() & (rng > 0))
+                    .then(4 + rng)
+                    .otherwise(code)
+                )
+            codes.append((iid, code.fill_null(1), 2 if ci.skeleton else 14))
+        elif iid == eol_id and ci.groups and not ci.skeleton:
+            ng = len(ci.groups)
+            lowest = [0] * ((ci.total_hi - ci.total_lo + 1) ** 2)
+            size = ci.total_hi - ci.total_lo + 1
+            labels = [g.label for g in ci.groups]
+            for lo_t in range(ci.total_lo, ci.total_hi + 1):
+                for hi_t in range(lo_t, ci.total_hi + 1):
+                    reach = groups_between(ci, lo_t, hi_t)
+                    if reach:
+                        lowest[(lo_t - ci.total_lo) * size + hi_t - ci.total_lo] = 1 + labels.index(
+                            reach[0]
+                        )
+            lo = pl.col(f"{iid}__possible_lo").cast(pl.Int64) - ci.total_lo
+            hi = pl.col(f"{iid}__possible_hi").cast(pl.Int64) - ci.total_lo
+            reach_code = pl.lit(pl.Series(lowest, dtype=pl.Int64)).gather(lo * size + hi)
+            code = (
+                pl.when(st == "computed")
+                .then(1 + pl.col(f"{iid}__group").to_physical().cast(pl.Int64))
+                .when((st == "not_computable") & lo.is_not_null() & (reach_code > 0))
+                .then(ng + reach_code)
+                .otherwise(0)
             )
-        code = pl.when(pl.col(f"__computed_{iid}")).then(
-            1 + cgroup + ng * allowed + 2 * ng * offset
-        )
-        key = key + code.fill_null(0) * stride
-        specs.append((iid, stride, ng, lo, labels_i))
-        stride *= 1 + 2 * ng * npoints
-        if stride > 2**62:
-            raise ValueError("too many ranking instruments to pack into one key")
-    keys = base.select(key.alias("key"))["key"]
-    unique_keys = keys.unique().to_list()
-    by_class: dict[str, str | None] = {}
-    labels: list[str | None] = []
-    from mescc.plan.prognosis import classify_prognosis
-
-    for packed in unique_keys:
+            codes.append((iid, code.fill_null(0), 1 + 2 * ng))
+        elif ci.groups and not ci.skeleton:
+            # the two-month score: group (canonical per class), verification, thresholds met
+            ng = len(ci.groups)
+            first_of_class: dict[str | None, int] = {}
+            canon = [first_of_class.setdefault(g.prognosis, i) for i, g in enumerate(ci.groups)]
+            cgroup = pl.lit(pl.Series(canon, dtype=pl.Int64)).gather(
+                pl.col(f"{iid}__group").to_physical()
+            )
+            allowed_i = pl.col(f"{iid}__verification").cast(pl.String).is_in(levels).cast(pl.Int64)
+            offset: pl.Expr = pl.lit(0, dtype=pl.Int64)
+            npoints = 1
+            thresholds = ci.definition.thresholds
+            if thresholds and ci.total_hi >= ci.total_lo:
+                npoints = ci.total_hi - ci.total_lo + 1
+                canon_points: list[int] = []
+                seen: dict[tuple[object, ...], int] = {}
+                for t in range(ci.total_lo, ci.total_hi + 1):
+                    k = (ci.group_of_total.get(t), *(threshold_met(th, t) for th in thresholds))
+                    canon_points.append(seen.setdefault(k, t) - ci.total_lo)
+                offset = pl.lit(pl.Series(canon_points, dtype=pl.Int64)).gather(
+                    pl.col(f"{iid}__points").cast(pl.Int64) - ci.total_lo
+                )
+            code = pl.when(st == "computed").then(1 + cgroup + ng * allowed_i + 2 * ng * offset)
+            codes.append((iid, code.fill_null(0), 1 + 2 * ng * npoints))
+    if not codes:
+        return pl.Series(OUTPUT, [None] * frame.height, dtype=pl.String)
+    coded = frame.select([code.cast(pl.Int64).alias(iid) for iid, code, _ in codes])
+    combos = coded.unique(maintain_order=True)
+    labels_out: list[str | None] = []
+    by_class: dict[tuple[str, bool], str | None] = {}
+    for row in combos.iter_rows(named=True):
         views = {
             iid: ResultView(iid, "not_computable", None, None, cis[iid].verification) for iid in ids
         }
-        for iid, st, ng, lo, labels_i in specs:
-            code_i = (packed // st) % (
-                1 + 2 * ng * (cis[iid].total_hi - cis[iid].total_lo + 1 if lo is not None else 1)
-            )
-            if code_i == 0:
-                continue
-            c = code_i - 1
-            views[iid] = ResultView(
-                iid,
-                "computed",
-                None if lo is None else lo + c // (2 * ng),
-                labels_i[c % ng],
-                deciding_label if (c // ng) % 2 else other_label,
-            )
+        for iid, _, _ in codes:
+            views[iid] = _canonical_view(cis[iid], iid, int(row[iid]), order, eol_id,
+                                         deciding_label, other_label)  # fmt: skip
         prognosis = classify_prognosis(views, kb, rules, allow_unverified=allow_unverified)
-        if prognosis.ranking_class not in by_class:
+        memo = (prognosis.ranking_class, prognosis.preferences_may_lengthen)
+        if memo not in by_class:
             _, _, ranking = rank_for(
                 None, views, kb, evidence, rules, citer, allow_unverified=allow_unverified
             )
-            rec = ranking.recommended
-            by_class[prognosis.ranking_class] = rec.label if rec is not None else None
-        labels.append(by_class[prognosis.ranking_class])
-    return keys.replace_strict(unique_keys, labels, return_dtype=pl.String).alias(OUTPUT)
+            option = ranking.recommended
+            by_class[memo] = option.label if option is not None else None
+        labels_out.append(by_class[memo])
+    combos = combos.with_columns(pl.Series(OUTPUT, labels_out, dtype=pl.String))
+    cols = [iid for iid, _, _ in codes]
+    joined = coded.join(combos, on=cols, how="left", maintain_order="left")
+    return joined.get_column(OUTPUT)
+
+
+def _first_of_class(ci: CompiledInstrument, cls: str) -> tuple[str, int | None]:
+    g = next(g for g in ci.groups if g.prognosis == cls)
+    return g.label, g.range[0] if g.range else None
+
+
+def _canonical_view(
+    ci: CompiledInstrument,
+    iid: str,
+    code: int,
+    order: set[str],
+    eol_id: str,
+    deciding_label: str,
+    other_label: str,
+) -> ResultView:
+    """The canonical view an instrument's code stands for (see ``_canonical_ranking``)."""
+    from mescc.plan.prognosis import CLASSES
+
+    if iid in order:
+        if code == 0:
+            return ResultView(iid, "not_applicable", None, None, ci.verification)
+        if code == 1:
+            return ResultView(iid, "not_computable", None, None, ci.verification)
+        if code <= 4:
+            label, points = _first_of_class(ci, CLASSES[code - 2])
+            return ResultView(iid, "computed", points, label, deciding_label)
+        rng = code - 4 - 1
+        lo_cls, hi_cls = CLASSES[rng // 3], CLASSES[rng % 3]
+        groups = tuple(dict.fromkeys((_first_of_class(ci, lo_cls)[0],
+                                      _first_of_class(ci, hi_cls)[0])))  # fmt: skip
+        return ResultView(iid, "not_computable", None, None, deciding_label, groups)
+    labels = [g.label for g in ci.groups]
+    ng = len(labels)
+    if iid == eol_id:
+        if code == 0:
+            return ResultView(iid, "not_computable", None, None, ci.verification)
+        if code <= ng:
+            g = ci.groups[code - 1]
+            return ResultView(iid, "computed", g.range[0] if g.range else None, g.label,
+                              ci.verification)  # fmt: skip
+        g = ci.groups[code - ng - 1]
+        return ResultView(iid, "not_computable", None, None, ci.verification, (g.label,))
+    if code == 0:
+        return ResultView(iid, "not_computable", None, None, ci.verification)
+    c = code - 1
+    lo = ci.total_lo if ci.definition.thresholds and ci.total_hi >= ci.total_lo else None
+    return ResultView(
+        iid,
+        "computed",
+        None if lo is None else lo + c // (2 * ng),
+        labels[c % ng],
+        deciding_label if (c // ng) % 2 else other_label,
+    )

@@ -92,13 +92,27 @@ def _prognosis_line(plan: Mapping[str, Any]) -> Text:
     p = plan["prognosis"]
     if p["class"] is None:
         return Text.from_markup("[bold]Survival prognosis:[/bold] not classified (see below)")
+    near = " - death within 2 months predicted" if p["near_end_of_life"]["predicted"] else ""
+    c = p.get("consensus")
+    if c:
+        basis = (
+            f"consensus: {c['agreeing']} of {c['voting']} instruments give {c['instruments_class']}"
+        )
+        if c.get("lowered_by"):
+            basis += f"; lowered by incomplete {', '.join(c['lowered_by'])}"
+        floor = c.get("histology_floor")
+        if floor and floor.get("raised"):
+            basis += f"; raised to {floor['class']} by the tumour-specific evidence"
+        return Text.from_markup(
+            f"[bold]Survival prognosis:[/bold] {escape(p['class'])} ({escape(basis)}){near}"
+            + _keys(p.get("deciding_instruments") or ())
+            + _label("project_decision")
+        )
     src = p["source_instrument"]
     name = p.get("source_name") or src
-    near = " - death within 2 months predicted" if p["near_end_of_life"]["predicted"] else ""
-    disagree = " - instruments disagree" if p["disagreement"] else ""
     return Text.from_markup(
         f"[bold]Survival prognosis:[/bold] {escape(p['class'])} "
-        f"(from {escape(str(name))}, group {escape(str(p['source_group']))}){near}{disagree}"
+        f"(from {escape(str(name))}, group {escape(str(p['source_group']))}){near}"
         + _keys([src] if src else [])
         + _label(p.get("source_verification"))
     )
@@ -109,6 +123,28 @@ def recommendation_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
     options = plan["radiotherapy"]
     out: list[RenderableType] = [_prognosis_line(plan)]
     first = options[0] if options else None
+    lead = plan.get("recommended_option") or {}
+    if lead.get("kind") == "other_option":
+        other = next((o for o in plan.get("other_options") or () if o["id"] == lead["id"]), None)
+        body: list[RenderableType] = [
+            Text.from_markup(f"[bold green]{escape(lead['label'])} leads[/bold green]")
+        ]
+        if other is not None:
+            body.append(
+                Text.from_markup(
+                    "  - " + escape(" ".join(other["rationale"].split())) + _keys(other["evidence"])
+                )
+            )
+        if first is not None and first["supported"]:
+            body.append(
+                Text.from_markup(
+                    f"  If radiotherapy is given, at most: [bold]{escape(first['regimen'])}"
+                    f"[/bold] ({_visits(first)}; {_dose(first)})"
+                )
+            )
+            body.extend(_reasons(first["rationale"]))
+        out.append(Panel(Group(*body), title="What leads", title_align="left"))
+        return out
     if plan["recommended_regimen"] and first is not None:
         head = Text.from_markup(
             f"[bold green]Consider {escape(first['regimen'])}[/bold green] "
@@ -129,18 +165,22 @@ def recommendation_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
     else:
         body = [
             Text.from_markup(
-                "[bold yellow]No regimen is supported as listed[/bold yellow]: every option is "
-                "outside the limits below; the choice is the clinician's."
+                "[bold red]No regimen is within the re-irradiation limits[/bold red]: no "
+                "radiotherapy course is suggested; the decision needs a specialist review of "
+                "the actual cord dose (see re-irradiation)."
             )
         ]
-        if first is not None:
-            body.append(
-                Text.from_markup(
-                    f"  The option ranked first for this prognosis is {escape(first['regimen'])} "
-                    f"({_visits(first)}; {_dose(first)}):"
-                )
+        r = plan.get("reirradiation") or {}
+        body.extend(
+            _reasons(
+                [
+                    x
+                    for x in r.get("reasons") or ()
+                    if x["code"]
+                    in ("reirradiation_earlier_courses_exceed", "reirradiation_no_regimen_within")
+                ]
             )
-            body.extend(_reasons(first["rationale"]))
+        )
         out.append(Panel(Group(*body), title="Radiotherapy", title_align="left"))
     for other in plan.get("other_options") or ():
         out.append(
@@ -210,19 +250,45 @@ def _criterion_status(criterion: Mapping[str, Any]) -> str:
     return status.replace("_", " ")
 
 
+def _question_head(q: Mapping[str, Any], name: str) -> str:
+    if q["consider"]:
+        return f"[bold green]{name}: consider a surgical opinion[/bold green]"
+    if q["criteria_met"]:
+        return f"[bold]{name}: not suggested[/bold], although criteria are met"
+    return f"[bold]{name}: not suggested[/bold]"
+
+
 def surgery_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
-    """Upfront surgery: whether to consider it, the criteria, and what is missing."""
+    """Surgery as two questions (decompression, stabilisation), the criteria and what is missing."""
     s = plan["surgery"]
-    if s["consider"]:
-        head = "[bold green]Consider upfront surgery[/bold green] (a surgical opinion before RT)"
-    elif s["criteria_met"]:
-        head = "[bold]Upfront surgery not on the plan[/bold], although criteria are met"
-    else:
-        head = "[bold]Upfront surgery: no indication recorded[/bold]"
+    body: list[RenderableType] = []
     acc = s.get("surgery_acceptable")
+    for key, name in (("decompression", "Decompression"), ("stabilisation", "Stabilisation")):
+        q = s.get(key)
+        if not q:
+            continue
+        body.append(Text.from_markup(_question_head(q, name)))
+        body.extend(_reasons(q["reasons"]))
+        factors = [c for c in q.get("criteria") or () if c.get("kind") == "review_factor"]
+        if factors:
+            body.append(
+                Text(
+                    "  Review factors without a verified cut-off: "
+                    + "; ".join(
+                        f"{c['label']}: {str(c['status']).replace('_', ' ')}" for c in factors
+                    ),
+                    style="dim",
+                )
+            )
+        if q["missing"]:
+            body.append(
+                Text.from_markup(
+                    "  [yellow]Missing (could change this):[/yellow] "
+                    + escape(", ".join(q["missing"]))
+                )
+            )
     if acc is not None:
-        head += f" - surgery acceptable to the patient: {'yes' if acc else 'no'}"
-    body: list[RenderableType] = [Text.from_markup(head), *_reasons(s["reasons"])]
+        body.append(Text(f"  Surgery acceptable to the patient: {'yes' if acc else 'no'}"))
     pe = s.get("patchell_eligibility") or {}
     if pe:
         crit = ", ".join(
@@ -236,12 +302,13 @@ def surgery_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
                 f"({escape(crit)})" + _keys(["patchell_2005"]) + _label("secondary")
             )
         )
-    if s["missing"]:
-        body.append(
-            Text.from_markup(
-                "  [yellow]Missing (could change this):[/yellow] " + escape(", ".join(s["missing"]))
-            )
-        )
+    st = plan.get("stereotactic_radiotherapy") or {}
+    if st.get("discuss"):
+        body.append(Text.from_markup("[bold]Stereotactic radiotherapy (option to discuss)[/bold]"))
+        for o in st["options"]:
+            body.append(Text.from_markup(f"  [bold]{escape(o['label'])}[/bold]"))
+            body.append(reason_line(o["basis"], bullet="   -"))
+        body.extend(_reasons(st["reasons"]))
     return [Panel(Group(*body), title="Surgery", title_align="left")]
 
 
@@ -253,10 +320,14 @@ def supportive_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
         steroid_head = "[bold]Corticosteroids: not suggested[/bold] (contraindication recorded)"
     elif c["suggest"]:
         dose = c["starting_dose"] or {}
+        then = (
+            f"then {dose['daily_dose_mg']:g} mg daily"
+            if dose.get("daily_dose_mg")
+            else escape(str(dose.get("timing") or ""))
+        )
         steroid_head = (
             f"[bold green]Consider dexamethasone {dose.get('initial_dose_mg', 0):g} mg"
-            f"[/bold green], then {dose.get('daily_dose_mg', 0):g} mg daily "
-            f"({escape(str(dose.get('attribution')))})"
+            f"[/bold green], {then} ({escape(str(dose.get('attribution')))})"
         )
     elif c["suggest"] is False:
         steroid_head = "[bold]Corticosteroids: not routinely suggested[/bold]"
@@ -272,7 +343,8 @@ def supportive_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
     bone_head = (
         "[bold green]Consider a bone-modifying agent[/bold green]"
         if b["suggest"]
-        else "[bold]Bone-modifying agents: not suggested[/bold] (contraindication recorded)"
+        else "[bold]Bone-modifying agents: not suggested[/bold]"
+        + (" (contraindication recorded)" if b["contraindication_recorded"] else "")
     )
     body.extend([Text.from_markup(bone_head), *_reasons(b["reasons"])])
     return [Panel(Group(*body), title="Supportive care", title_align="left")]
@@ -338,10 +410,11 @@ def prognosis_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
     p = plan["prognosis"]
     body: list[RenderableType] = [_prognosis_line(plan), *_reasons(p["reasons"])]
     for o in p["others"]:
+        group = o["group"] or ", ".join(o.get("possible_groups") or ()) or "-"
         body.append(
             Text.from_markup(
-                f"  beside it: {escape(o['name'])} group {escape(str(o['group']))} -> "
-                f"{escape(str(o['class']))}"
+                f"  {escape(o['name'])}: group {escape(str(group))} -> "
+                f"{escape(str(o['class'] or ' to '.join(o.get('possible_classes') or ()) or '-'))}"
                 + _keys([o["instrument"]])
                 + _label(o["verification"])
                 + (f" [dim]{escape(o['note'])}[/dim]" if o.get("note") else "")
@@ -353,13 +426,19 @@ def prognosis_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
 def plan_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
     """The plan, in reading order, as rich renderables (plan first, then a prognosis summary)."""
     out: list[RenderableType] = [Text("Treatment plan (decision support)", style="bold underline")]
+    shown = set()
+    for d in plan.get("input_warnings") or ():
+        out.append(
+            Text.from_markup(f"[bold yellow]Check the record:[/bold yellow] {escape(d['text'])}")
+        )
+        shown.add(" ".join(d["text"].split()))
     out.extend(recommendation_renderables(plan))
     out.extend(alternatives_renderables(plan))
     out.extend(surgery_renderables(plan))
     out.extend(supportive_renderables(plan))
     out.extend(reirradiation_renderables(plan))
     timing = plan.get("timing")
-    if timing:
+    if timing and timing.get("applies", True):
         out.append(
             Text.from_markup(
                 f"Timing: {escape(timing['statement'])}"
@@ -367,9 +446,12 @@ def plan_renderables(plan: Mapping[str, Any]) -> list[RenderableType]:
                 + _label(timing["verification"])
             )
         )
+    elif timing and timing.get("note"):
+        out.append(Text.from_markup(f"Timing: {escape(timing['note'])}"))
     out.extend(unknowns_renderables(plan))
     for w in plan.get("warnings") or ():
-        out.append(Text.from_markup(f"[yellow]Warning:[/yellow] {escape(w)}"))
+        if w not in shown:
+            out.append(Text.from_markup(f"[yellow]Warning:[/yellow] {escape(w)}"))
     out.extend(prognosis_renderables(plan))
     out.append(Text(plan.get("disclaimer", ""), style="dim italic"))
     return out
