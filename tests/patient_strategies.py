@@ -39,6 +39,8 @@ def value_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
 
 #: Every key: missing (None) about a third of the time, else an allowed value.
 KEY_STRATEGIES = {f.key: st.none() | value_strategy(f) | value_strategy(f) for f in FIELDS}
+#: Every key present (complete records; contradictions are repaired by drawing again).
+COMPLETE_STRATEGIES = {f.key: value_strategy(f) for f in FIELDS}
 
 
 def repair_contradictions(
@@ -66,9 +68,10 @@ def repair_contradictions(
 
 
 @st.composite
-def patients(draw: st.DrawFn) -> Patient:
-    row = {key: draw(strategy) for key, strategy in KEY_STRATEGIES.items()}
-    repair_contradictions(row)
+def patients(draw: st.DrawFn, complete: bool = False) -> Patient:
+    strategies = COMPLETE_STRATEGIES if complete else KEY_STRATEGIES
+    row = {key: draw(strategy) for key, strategy in strategies.items()}
+    repair_contradictions(row, (lambda k: draw(COMPLETE_STRATEGIES[k])) if complete else None)
     if row["visceral_metastases"] is False:  # refused by the patient model (and meaningless)
         row["visceral_metastases_resectable"] = None
         row["visceral_metastases_treatable"] = None

@@ -121,6 +121,8 @@ def test_an_incomplete_instrument_can_lower_never_raise(
     assert lowered.prognosis_class == "poor"
     assert lowered.consensus is not None and lowered.consensus.lowered_by == ("teachh_2014",)
     assert "prognosis_lowered_by_missing_inputs" in [r.code for r in lowered.reasons]
+    # a gap may shorten the course, never withhold a referral: surgery reads the best case
+    assert lowered.referral_class == "favourable"
     determined = classify_prognosis({**fav, "teachh_2014": could_be_fav}, kb, rules)
     assert determined.prognosis_class == "favourable"
     vote = next(o for o in determined.consensus.votes if o.instrument == "teachh_2014")  # type: ignore[union-attr]

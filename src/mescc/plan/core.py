@@ -160,6 +160,14 @@ def build_core(
             )
             + "."
         )
+    rec = ranking.recommended
+    if reirradiation is not None and rec is not None:
+        chk = reirradiation.check_for(rec.regimen_id)
+        if chk.within_limits is None:
+            warnings.append(
+                f"The re-irradiation check of {rec.label}, ranked first, is undetermined: "
+                f"{chk.text} Confirm the cord dose and the interval before choosing it."
+            )
     if allow_unverified:
         warnings.append(
             "Unverified instruments were allowed to decide (--allow-unverified); any result "
