@@ -565,3 +565,46 @@ def test_problem_as_dict_has_field_value_allowed_and_message() -> None:
 def test_input_error_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         Patient.from_data({"kps": 75})
+
+
+# --------------------------------------------------------------------------- issue 9
+
+
+@pytest.mark.parametrize(
+    "courses",
+    [[None], [None, None], [{"fractions": 5, "dose_per_fraction_gy": 4}, None], [5], ["x"], [[]]],
+    ids=["null", "two-nulls", "good-and-null", "number", "text", "list"],
+)
+def test_a_null_or_malformed_course_is_an_error_never_dropped(courses: list[Any]) -> None:
+    # dropping it would read [null] as [] ("no earlier radiotherapy": an unknown made negative)
+    bad = [i for i, c in enumerate(courses) if not isinstance(c, dict)]
+    problems = problems_of({"prior_radiotherapy": courses})
+    assert [p.field for p in problems] == [f"prior_radiotherapy[{i}]" for i in bad]
+    assert all(SHAPE.match(p.message) for p in problems)
+
+
+def test_an_empty_course_list_stays_a_known_negative() -> None:
+    assert Patient.from_data({"prior_radiotherapy": []}).prior_radiotherapy == ()
+    assert Patient.from_data({"prior_radiotherapy": None}).prior_radiotherapy is None
+
+
+def test_the_number_of_prior_courses_is_capped() -> None:
+    course = {"fractions": 5, "dose_per_fraction_gy": 4}
+    assert (
+        len(Patient.from_data({"prior_radiotherapy": [course] * 10}).prior_radiotherapy or ()) == 10
+    )
+    (problem,) = problems_of({"prior_radiotherapy": [course] * 11})
+    assert problem.message.startswith("prior_radiotherapy: 11 courses are too many; allowed: ")
+
+
+def test_the_problem_list_is_capped_and_still_pickles() -> None:
+    error = InputError(
+        [
+            Problem(f"k{i}", None, "x", f"k{i}: unknown key; see `mescc instruments`")
+            for i in range(500)
+        ]
+    )
+    assert len(error.problems) == 51
+    assert error.problems[-1].message.startswith("...: and 450 more problems not listed")
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.problems == error.problems
