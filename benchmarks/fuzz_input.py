@@ -92,8 +92,8 @@ def main() -> None:
                 "invalid, refused (exit 2)",
                 "valid, scored as written",
             ):
-                detail = repr(result.exception) if crashed else result.stderr[:160]
-                examples[outcome] = f"{case.defects or 'valid'}: {detail}"
+                detail = repr(result.exception) if crashed else result.stderr
+                examples[outcome] = f"{case.defects or 'valid'}: {detail[:200]}"
         elapsed = time.perf_counter() - started
         script = Path(sys.executable).with_name("mescc")
         script_counts: collections.Counter[str] = collections.Counter()
@@ -116,8 +116,23 @@ def main() -> None:
         script_elapsed = time.perf_counter() - script_started
 
     valid = sum(c.valid for c in cases)
+    unwanted = {
+        "traceback": "tracebacks",
+        "bad input scored": "bad inputs scored",
+        "valid, echo altered": "valid inputs scored with an altered value",
+        "valid, refused (exit 2)": "valid inputs refused",
+    }
+    other_codes = sum(v for k, v in codes.items() if k not in (0, 2))
+    headline = ", ".join(
+        [f"{in_process[k]} {label}" for k, label in unwanted.items()]
+        + [f"{other_codes} exit codes other than 0 or 2"]
+    )
+    script_headline = ", ".join(f"{script_counts[k]} {label}" for k, label in unwanted.items())
     lines = [
         f"## {args.label}: {args.files} generated files (seed {args.seed})",
+        "",
+        f"**In process, {args.files} files: {headline}.** Real script, {len(sample)} of them: "
+        f"{script_headline}.",
         "",
         f"Source: `{args.src.relative_to(ROOT) if args.src.is_relative_to(ROOT) else args.src}`;"
         f" Python {platform.python_version()}; {os.cpu_count()} CPUs (shared); "
@@ -156,7 +171,10 @@ def main() -> None:
         "",
         "Written by `benchmarks/fuzz_input.py` (inputs and oracle: `tests/input_fuzz.py`; the "
         "bounded test is `tests/cli/test_fuzz_assess.py`). Unwanted outcomes: traceback, an exit "
-        "code other than 0 or 2, bad input scored, valid echo altered, valid input refused.",
+        "code other than 0 or 2, bad input scored, valid echo altered, valid input refused. "
+        "A run with `--src` on older code judges it by this branch's rules (its new bounds; "
+        "UTF-16 with a byte-order mark, refused then by a traceback, is valid now).",
+        "",
         "",
     ]
     text = "\n".join(lines)
