@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mescc.errors import InputError, Problem
-from mescc.fields import FIELDS, TOP_LEVEL_KEYS
+from mescc.fields import COURSE_FIELDS, FIELDS, TOP_LEVEL_KEYS
 from mescc.patient import Patient
 
 TUMORS = (
@@ -260,7 +260,7 @@ BAD_NESTED: list[tuple[dict[str, Any], list[str]]] = [
         {"prior_radiotherapy": 5},
         [
             "prior_radiotherapy: 5 is not a list; allowed: a list of at most 10 courses, "
-            "each an object with keys fractions, dose_per_fraction_gy, months_before, technique"
+            "each an object with keys " + ", ".join(f.key for f in COURSE_FIELDS)
         ],
     ),
 ]
