@@ -25,8 +25,9 @@ def value_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
     domain = spec.domain()
     if domain is not None:
         return st.sampled_from(domain)
-    if spec.kind == "text":
-        return st.text(min_size=1, max_size=8)
+    if spec.kind == "text":  # visible characters only (hidden ones are refused at input)
+        visible = st.characters(exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp"))
+        return st.text(visible, min_size=1, max_size=8)
     lo = spec.minimum or 0
     if spec.kind == "int":
         edges = [v for v in INT_EDGES if v >= lo]

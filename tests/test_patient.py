@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mescc.errors import InputError, Problem
-from mescc.fields import FIELDS, TOP_LEVEL_KEYS
+from mescc.fields import COURSE_FIELDS, FIELDS, TOP_LEVEL_KEYS
 from mescc.patient import Patient
 
 TUMORS = (
@@ -27,7 +27,12 @@ BOOL = "true or false"
 
 #: (key, value as given, exact message). Every contract key appears at least once.
 BAD_VALUES: list[tuple[str, Any, str]] = [
-    ("id", 5, "id: 5 is not text; allowed: text"),
+    (
+        "id",
+        5,
+        "id: 5 is not text; allowed: text of at most 100 characters, without control, bidi "
+        "or invisible formatting characters",
+    ),
     ("age_years", "70", 'age_years: "70" is not an integer; allowed: integer 18-120'),
     ("age_years", 17, "age_years: 17 is out of range; allowed: integer 18-120"),
     ("age_years", 121, "age_years: 121 is out of range; allowed: integer 18-120"),
@@ -48,17 +53,17 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     (
         "months_from_cancer_diagnosis",
         "12",
-        'months_from_cancer_diagnosis: "12" is not a number; allowed: number >= 0',
+        'months_from_cancer_diagnosis: "12" is not a number; allowed: number 0-1440',
     ),
     (
         "months_from_cancer_diagnosis",
         -1,
-        "months_from_cancer_diagnosis: -1 is out of range; allowed: number >= 0",
+        "months_from_cancer_diagnosis: -1 is out of range; allowed: number 0-1440",
     ),
     (
         "months_from_cancer_diagnosis",
         float("nan"),
-        "months_from_cancer_diagnosis: nan is not a finite number; allowed: number >= 0",
+        "months_from_cancer_diagnosis: nan is not a finite number; allowed: number 0-1440",
     ),
     (
         "other_bone_metastases",
@@ -81,8 +86,12 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
         2,
         f"ambulatory_status: 2 is not an allowed value; allowed: one of {AMBULATORY}",
     ),
-    ("motor_deficit_days", -0.5, "motor_deficit_days: -0.5 is out of range; allowed: number >= 0"),
-    ("motor_deficit_days", "3", 'motor_deficit_days: "3" is not a number; allowed: number >= 0'),
+    (
+        "motor_deficit_days",
+        -0.5,
+        "motor_deficit_days: -0.5 is out of range; allowed: number 0-3650",
+    ),
+    ("motor_deficit_days", "3", 'motor_deficit_days: "3" is not a number; allowed: number 0-3650'),
     ("ecog", 5, "ecog: 5 is out of range; allowed: integer 0-4"),
     ("ecog", -1, "ecog: -1 is out of range; allowed: integer 0-4"),
     ("ecog", 1.5, "ecog: 1.5 is not an integer; allowed: integer 0-4"),
@@ -93,8 +102,8 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("kps", "70", 'kps: "70" is not an integer; allowed: 0-100 in steps of 10'),
     ("kps", True, "kps: true is not an integer; allowed: 0-100 in steps of 10"),
     ("kps", float("inf"), "kps: inf is not a finite number; allowed: 0-100 in steps of 10"),
-    ("involved_vertebrae", 0, "involved_vertebrae: 0 is out of range; allowed: integer >= 1"),
-    ("involved_vertebrae", 1.5, "involved_vertebrae: 1.5 is not an integer; allowed: integer >= 1"),
+    ("involved_vertebrae", 0, "involved_vertebrae: 0 is out of range; allowed: integer 1-33"),
+    ("involved_vertebrae", 1.5, "involved_vertebrae: 1.5 is not an integer; allowed: integer 1-33"),
     ("sensory_deficits", "no", f'sensory_deficits: "no" is not a boolean; allowed: {BOOL}'),
     ("sphincter_dysfunction", 0, f"sphincter_dysfunction: 0 is not a boolean; allowed: {BOOL}"),
     (
@@ -125,17 +134,17 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     (
         "extraspinal_bone_metastases",
         -1,
-        "extraspinal_bone_metastases: -1 is out of range; allowed: integer >= 0",
+        "extraspinal_bone_metastases: -1 is out of range; allowed: integer 0-1000",
     ),
     (
         "extraspinal_bone_metastases",
         "many",
-        'extraspinal_bone_metastases: "many" is not an integer; allowed: integer >= 0',
+        'extraspinal_bone_metastases: "many" is not an integer; allowed: integer 0-1000',
     ),
     (
         "vertebral_body_metastases",
         0,
-        "vertebral_body_metastases: 0 is out of range; allowed: integer >= 1",
+        "vertebral_body_metastases: 0 is out of range; allowed: integer 1-33",
     ),
     (
         "visceral_metastases_resectable",
@@ -151,12 +160,12 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     (
         "prior_palliative_chemotherapy_courses",
         -1,
-        "prior_palliative_chemotherapy_courses: -1 is out of range; allowed: integer >= 0",
+        "prior_palliative_chemotherapy_courses: -1 is out of range; allowed: integer 0-30",
     ),
     (
         "prior_palliative_chemotherapy_courses",
         1.5,
-        "prior_palliative_chemotherapy_courses: 1.5 is not an integer; allowed: integer >= 0",
+        "prior_palliative_chemotherapy_courses: 1.5 is not an integer; allowed: integer 0-30",
     ),
     (
         "hospitalized_last_3_months",
@@ -224,7 +233,7 @@ BAD_NESTED: list[tuple[dict[str, Any], list[str]]] = [
         [
             "prior_radiotherapy[1].dose_per_fraction_gy: 31 is out of range; "
             "allowed: number 0.1-30",
-            "prior_radiotherapy[1].months_before: -1 is out of range; allowed: number >= 0",
+            "prior_radiotherapy[1].months_before: -1 is out of range; allowed: number 0-1440",
         ],
     ),
     (
@@ -250,8 +259,8 @@ BAD_NESTED: list[tuple[dict[str, Any], list[str]]] = [
     (
         {"prior_radiotherapy": 5},
         [
-            "prior_radiotherapy: 5 is not a list; allowed: a list of courses "
-            "{fractions, dose_per_fraction_gy, months_before}"
+            "prior_radiotherapy: 5 is not a list; allowed: a list of at most 10 courses, "
+            "each an object with keys " + ", ".join(f.key for f in COURSE_FIELDS)
         ],
     ),
 ]
@@ -376,7 +385,7 @@ def test_every_problem_of_a_prior_course_is_listed() -> None:
     # a course with a bad value that also lacks its required keys: all three are problems
     problems = problems_of({"prior_radiotherapy": [{"months_before": -1}]})
     assert [p.message for p in problems] == [
-        "prior_radiotherapy[0].months_before: -1 is out of range; allowed: number >= 0",
+        "prior_radiotherapy[0].months_before: -1 is out of range; allowed: number 0-1440",
         "prior_radiotherapy[0].fractions: missing; a course needs it; allowed: integer 1-100",
         "prior_radiotherapy[0].dose_per_fraction_gy: missing; a course needs it; "
         "allowed: number 0.1-30",
@@ -556,3 +565,46 @@ def test_problem_as_dict_has_field_value_allowed_and_message() -> None:
 def test_input_error_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         Patient.from_data({"kps": 75})
+
+
+# --------------------------------------------------------------------------- issue 9
+
+
+@pytest.mark.parametrize(
+    "courses",
+    [[None], [None, None], [{"fractions": 5, "dose_per_fraction_gy": 4}, None], [5], ["x"], [[]]],
+    ids=["null", "two-nulls", "good-and-null", "number", "text", "list"],
+)
+def test_a_null_or_malformed_course_is_an_error_never_dropped(courses: list[Any]) -> None:
+    # dropping it would read [null] as [] ("no earlier radiotherapy": an unknown made negative)
+    bad = [i for i, c in enumerate(courses) if not isinstance(c, dict)]
+    problems = problems_of({"prior_radiotherapy": courses})
+    assert [p.field for p in problems] == [f"prior_radiotherapy[{i}]" for i in bad]
+    assert all(SHAPE.match(p.message) for p in problems)
+
+
+def test_an_empty_course_list_stays_a_known_negative() -> None:
+    assert Patient.from_data({"prior_radiotherapy": []}).prior_radiotherapy == ()
+    assert Patient.from_data({"prior_radiotherapy": None}).prior_radiotherapy is None
+
+
+def test_the_number_of_prior_courses_is_capped() -> None:
+    course = {"fractions": 5, "dose_per_fraction_gy": 4}
+    assert (
+        len(Patient.from_data({"prior_radiotherapy": [course] * 10}).prior_radiotherapy or ()) == 10
+    )
+    (problem,) = problems_of({"prior_radiotherapy": [course] * 11})
+    assert problem.message.startswith("prior_radiotherapy: 11 courses are too many; allowed: ")
+
+
+def test_the_problem_list_is_capped_and_still_pickles() -> None:
+    error = InputError(
+        [
+            Problem(f"k{i}", None, "x", f"k{i}: unknown key; see `mescc instruments`")
+            for i in range(500)
+        ]
+    )
+    assert len(error.problems) == 51
+    assert error.problems[-1].message.startswith("...: and 450 more problems not listed")
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.problems == error.problems

@@ -1,8 +1,10 @@
 """Command line: ``mescc assess | instruments | dose | kb check | batch`` (+ web commands).
 
 Each command calls one library function and presents its result; no clinical logic here.
-Invalid input exits 2 with every problem on stderr and no traceback. Heavy imports (polars,
+Invalid input exits 2 with every problem on stderr and no traceback (patient files and
+standard input are read by the strict reader, ``mescc.loading``). Heavy imports (polars,
 the web stack) happen inside the commands that need them, to keep the cold start low.
+Every line written to stderr has its control and bidi characters made visible.
 """
 
 from __future__ import annotations
@@ -45,8 +47,10 @@ _state: dict[str, Any] = {}
 
 
 def _fail(lines: list[str], code: int = 2) -> NoReturn:
+    from mescc.text_safety import neutralise
+
     for line in lines:
-        typer.echo(line, err=True)
+        typer.echo(neutralise(line, keep_layout=False), err=True)
     raise typer.Exit(code)
 
 
@@ -67,18 +71,23 @@ def _main(kb_overlay: OverlayOpt = None) -> None:
 
 
 def _read_patient(path: str) -> Any:
-    import yaml
+    """The JSON values of one patient file (``-``: standard input), read strictly.
+
+    ``.json`` files are JSON; anything else (and standard input) is YAML, whose restricted
+    rules read JSON too. Raises ``InputError`` for anything the strict reader refuses.
+    """
+    from mescc.loading import MAX_INPUT_BYTES, load_patient
 
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with Path(path).open("rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
-        _fail([f"{path}: cannot read ({exc.strerror})"])
-    try:
-        if path.endswith(".json"):
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        _fail([f"{path}: not valid JSON/YAML: {exc}"])
+        _fail([f"{path}: cannot read ({exc.strerror or exc})"])
+    source = "stdin" if path == "-" else path
+    return load_patient(data, source=source, syntax="json" if path.endswith(".json") else "yaml")
 
 
 @app.command()
@@ -92,18 +101,30 @@ def assess(
     kb_overlay: OverlayOpt = None,
 ) -> None:
     """Assess patient(s): every instrument, then the treatment plan."""
+    try:
+        _assess(files, fmt, allow_unverified, kb_overlay)
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug, not bad input: one line, exit 1, never a traceback
+        _fail([f"mescc: internal error ({type(exc).__name__}); please report it"], code=1)
+
+
+def _assess(files: list[str], fmt: Format, allow_unverified: bool, kb_overlay: Path | None) -> None:
     from mescc.document import assessment_document
 
     kb = _kb(kb_overlay)
     docs = []
     problems: list[str] = []
     for path in files:
-        data = _read_patient(path)
+        source = "stdin" if path == "-" else path
         try:
+            data = _read_patient(path)
             docs.append(assessment_document(data, kb=kb, allow_unverified=allow_unverified))
         except InputError as exc:
-            prefix = f"{path}: " if len(files) > 1 else ""
-            problems += [prefix + p.message for p in exc.problems]
+            for p in exc.problems:
+                whole_file = p.message.startswith(f"{source}: ")
+                prefix = f"{path}: " if len(files) > 1 and not whole_file else ""
+                problems.append(prefix + p.message)
     if problems:
         _fail(problems)
     if fmt == Format.json:
@@ -154,27 +175,42 @@ def instruments(
 
 @app.command()
 def dose(
-    fractions: Annotated[int, typer.Option("--fractions", min=1, help="Number of fractions")],
+    fractions: Annotated[int, typer.Option("--fractions", help="Number of fractions")],
     dose_per_fraction: Annotated[
-        float, typer.Option("--dose-per-fraction", min=0.0, help="Dose per fraction (Gy)")
+        float, typer.Option("--dose-per-fraction", help="Dose per fraction (Gy)")
     ],
     alpha_beta: Annotated[
-        float, typer.Option("--alpha-beta", min=0.01, help="alpha/beta (Gy); tumour 10")
+        float, typer.Option("--alpha-beta", help="alpha/beta (Gy); tumour 10")
     ] = 10.0,
     fmt: Annotated[Format, typer.Option("--format")] = Format.text,
 ) -> None:
-    """BED and EQD2 of a regimen (linear-quadratic model, no time factor)."""
+    """BED and EQD2 of a regimen (linear-quadratic model, no time factor).
+
+    Each value is checked against its range in the field table (``mescc.fields``): an
+    impossible regimen (0 Gy, inf, 10^20 fractions) exits 2 with the allowed range.
+    """
     from mescc.document import dose_document
 
-    doc = dose_document(fractions, dose_per_fraction, alpha_beta)
+    try:
+        doc = dose_document(fractions, dose_per_fraction, alpha_beta)
+    except InputError as exc:
+        _fail([_DOSE_OPTIONS[p.field] + p.message[len(p.field) :] for p in exc.problems])
     if fmt == Format.json:
-        typer.echo(json.dumps(doc))
+        typer.echo(json.dumps(doc, allow_nan=False))
         return
     typer.echo(
         f"{fractions} x {dose_per_fraction:g} Gy = {doc['total_dose_gy']:g} Gy; "
         f"alpha/beta {alpha_beta:g} Gy: BED {doc['bed_gy']:.2f} Gy, EQD2 {doc['eqd2_gy']:.2f} Gy"
         f"\n({doc['model']})"
     )
+
+
+#: The option that gave each checked value of ``mescc dose``.
+_DOSE_OPTIONS = {
+    "fractions": "--fractions",
+    "dose_per_fraction_gy": "--dose-per-fraction",
+    "alpha_beta": "--alpha-beta",
+}
 
 
 @kb_app.command("check")

@@ -14,7 +14,8 @@ from typing import Any
 from mescc import __version__
 from mescc.assessment import SCHEMA_VERSION, Assessment, assess
 from mescc.dose import bed, eqd2
-from mescc.fields import FIELD_BY_KEY
+from mescc.errors import InputError, Problem
+from mescc.fields import FIELD_BY_KEY, REGIMEN_FIELDS, check_value
 from mescc.kb.loader import KnowledgeBase, load_kb
 from mescc.patient import Patient
 
@@ -101,7 +102,24 @@ def instruments_document(*, kb: KnowledgeBase | None = None) -> list[dict[str, A
 def dose_document(
     fractions: int, dose_per_fraction_gy: float, alpha_beta: float = 10.0
 ) -> dict[str, Any]:
-    """BED and EQD2 of one regimen (linear-quadratic, no time factor), as a JSON dict."""
+    """BED and EQD2 of one regimen (linear-quadratic, no time factor), as a JSON dict.
+
+    Raises
+    ------
+    mescc.errors.InputError
+        When a value is outside its range in ``mescc.fields.REGIMEN_FIELDS`` (0 Gy, inf,
+        NaN, an impossible number of fractions): every problem listed, nothing computed, so
+        a BED is never infinite or null.
+    """
+    problems: list[Problem] = []
+    for spec, value in zip(
+        REGIMEN_FIELDS, (fractions, dose_per_fraction_gy, alpha_beta), strict=True
+    ):
+        _, problem = check_value(spec.key, value, spec)
+        if problem is not None:
+            problems.append(problem)
+    if problems:
+        raise InputError(problems)
     b = bed(fractions, dose_per_fraction_gy, alpha_beta)
     e = eqd2(fractions, dose_per_fraction_gy, alpha_beta)
     return {

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mescc.text_safety import neutralise
+
 
 class MesccError(Exception):
     """Base of every error mescc raises on purpose."""
@@ -37,11 +39,35 @@ class Problem:
         }
 
 
+#: At most this many problems are listed; the rest are counted in one closing line, so that
+#: a record with thousands of bad keys cannot produce a megabyte of error text.
+MAX_PROBLEMS_LISTED = 50
+
+
+def _capped(problems: list[Problem]) -> list[Problem]:
+    if len(problems) <= MAX_PROBLEMS_LISTED + 1:
+        return problems
+    more = len(problems) - MAX_PROBLEMS_LISTED
+    fields = ", ".join(sorted({p.field.split(".")[0].split("[")[0] for p in problems[-more:]}))
+    shown_fields = neutralise(fields if len(fields) <= 200 else fields[:200] + "...")
+    return [
+        *problems[:MAX_PROBLEMS_LISTED],
+        Problem(
+            "...",
+            more,
+            f"at most {MAX_PROBLEMS_LISTED} problems are listed",
+            f"...: and {more} more problems not listed (in {shown_fields}); allowed: at most "
+            f"{MAX_PROBLEMS_LISTED} problems are listed, fix these and run again",
+        ),
+    ]
+
+
 class InputError(MesccError, ValueError):
-    """One or more patient fields are not allowed; ``.problems`` lists every one."""
+    """One or more patient fields are not allowed; ``.problems`` lists every one, up to
+    :data:`MAX_PROBLEMS_LISTED` (then one closing problem counts the rest)."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
+        self.problems = _capped(list(problems))
         super().__init__(self.problems)
 
     def __str__(self) -> str:

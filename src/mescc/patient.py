@@ -3,7 +3,11 @@
 ``Patient.from_data(mapping)`` checks every key against ``mescc.fields`` and raises one
 ``InputError`` listing every bad field (value given and what is allowed), including unknown
 keys with a suggestion (a typo must not silently drop a finding). A missing key is unknown:
-``None`` here, and "not computable: missing X" in the instruments, never a default.
+``None`` here, and "not computable: missing X" in the instruments, never a default. A null or
+malformed element of a list is an input error, never dropped (``[null]`` is not ``[]``).
+
+The pydantic bounds below are read from the field table (``_bounds``), so the model, its JSON
+schema (the API's OpenAPI document) and the checks can never disagree.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from mescc.fields import (
     COURSE_FIELDS,
     FIELD_BY_KEY,
     FIELDS,
+    MAX_PRIOR_COURSES,
     PREFERENCE_FIELDS,
     SINS_PARTS,
     TOP_LEVEL_KEYS,
+    FieldSpec,
+    check_list_of_objects,
     check_object,
     check_value,
     describe_value,
@@ -30,6 +37,28 @@ from mescc.fields import (
 )
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
+_COURSE_BY_KEY = {s.key: s for s in COURSE_FIELDS}
+
+
+def _bounds(spec: FieldSpec, *, required: bool = False) -> Any:
+    """A pydantic ``Field`` with the bounds of the field table (default None unless required)."""
+    limits: dict[str, Any] = {}
+    if spec.minimum is not None:
+        limits["ge"] = spec.minimum
+    if spec.maximum is not None:
+        limits["le"] = spec.maximum
+    if spec.step:
+        limits["multiple_of"] = spec.step
+    if spec.max_length is not None:
+        limits["max_length"] = spec.max_length
+    if spec.kind == "number":
+        limits["allow_inf_nan"] = False
+    return Field(**limits) if required else Field(default=None, **limits)
+
+
+def _limits(key: str) -> Any:
+    """``_bounds`` of a top-level key."""
+    return _bounds(FIELD_BY_KEY[key])
 
 
 class Sins(BaseModel):
@@ -49,13 +78,13 @@ class RadiotherapyCourse(BaseModel):
 
     model_config = _FROZEN
     # A course without its fractions or dose cannot be checked: both are required (never 0).
-    fractions: int = Field(ge=1, le=100)
-    dose_per_fraction_gy: float = Field(ge=0.1, le=30)
-    months_before: float | None = Field(default=None, ge=0)
+    fractions: int = _bounds(_COURSE_BY_KEY["fractions"], required=True)
+    dose_per_fraction_gy: float = _bounds(_COURSE_BY_KEY["dose_per_fraction_gy"], required=True)
+    months_before: float | None = _bounds(_COURSE_BY_KEY["months_before"])
     technique: Literal["conventional", "sbrt"] | None = None
     # The cord maximum of that course, when known from its plan (one of the two, not both).
-    cord_max_dose_gy: float | None = Field(default=None, ge=0.1, le=100)
-    cord_max_dose_percent: float | None = Field(default=None, ge=1, le=150)
+    cord_max_dose_gy: float | None = _bounds(_COURSE_BY_KEY["cord_max_dose_gy"])
+    cord_max_dose_percent: float | None = _bounds(_COURSE_BY_KEY["cord_max_dose_percent"])
 
 
 class Preferences(BaseModel):
@@ -82,44 +111,48 @@ class Patient(BaseModel):
 
     model_config = _FROZEN
 
-    id: str | None = None
-    age_years: int | None = Field(default=None, ge=18, le=120)
+    id: str | None = _limits("id")
+    age_years: int | None = _limits("age_years")
     sex: Literal["female", "male", "other"] | None = None
     primary_tumor: Tumor | None = None
-    months_from_cancer_diagnosis: float | None = Field(default=None, ge=0)
+    months_from_cancer_diagnosis: float | None = _limits("months_from_cancer_diagnosis")
     other_bone_metastases: bool | None = None
     visceral_metastases: bool | None = None
     ambulatory_status: (
         Literal["ambulatory_without_aid", "ambulatory_with_aid", "not_ambulatory", "paraplegic"]
         | None
     ) = None
-    motor_deficit_days: float | None = Field(default=None, ge=0)
-    ecog: int | None = Field(default=None, ge=0, le=4)
-    kps: int | None = Field(default=None, ge=0, le=100, multiple_of=10)
-    involved_vertebrae: int | None = Field(default=None, ge=1)
+    motor_deficit_days: float | None = _limits("motor_deficit_days")
+    ecog: int | None = _limits("ecog")
+    kps: int | None = _limits("kps")
+    involved_vertebrae: int | None = _limits("involved_vertebrae")
     sensory_deficits: bool | None = None
     sphincter_dysfunction: bool | None = None
     escc_grade: Literal["0", "1a", "1b", "1c", "2", "3"] | None = None
     sins: Sins | None = None
     frankel_grade: Literal["A", "B", "C", "D", "E"] | None = None
-    extraspinal_bone_metastases: int | None = Field(default=None, ge=0)
-    vertebral_body_metastases: int | None = Field(default=None, ge=1)
+    extraspinal_bone_metastases: int | None = _limits("extraspinal_bone_metastases")
+    vertebral_body_metastases: int | None = _limits("vertebral_body_metastases")
     visceral_metastases_resectable: bool | None = None
     extraskeletal_metastases: bool | None = None
     hepatic_metastases: bool | None = None
-    prior_palliative_chemotherapy_courses: int | None = Field(default=None, ge=0)
+    prior_palliative_chemotherapy_courses: int | None = _limits(
+        "prior_palliative_chemotherapy_courses"
+    )
     hospitalized_last_3_months: bool | None = None
-    prior_radiotherapy: tuple[RadiotherapyCourse, ...] | None = None
+    prior_radiotherapy: tuple[RadiotherapyCourse, ...] | None = Field(
+        default=None, max_length=MAX_PRIOR_COURSES
+    )
     preferences: Preferences | None = None
     # Added keys (see mescc.fields): instruments and plan inputs beyond the contract table.
     visceral_metastases_treatable: bool | None = None
     spinal_level: Literal["cervical", "thoracic", "lumbar"] | None = None
     neurological_signs: bool | None = None
     steroid_contraindication: bool | None = None
-    steroid_contraindication_note: str | None = None
+    steroid_contraindication_note: str | None = _limits("steroid_contraindication_note")
     bone_agent_contraindication: bool | None = None
     compression_single_area: bool | None = None
-    paraplegia_hours: float | None = Field(default=None, ge=0)
+    paraplegia_hours: float | None = _limits("paraplegia_hours")
     medically_operable: bool | None = None
 
     _row: dict[str, Any] | None = PrivateAttr(default=None)
@@ -247,24 +280,18 @@ def _check_sins(value: Any, problems: list[Problem]) -> dict[str, Any] | None:
 
 
 def _check_courses(value: Any, problems: list[Problem]) -> list[dict[str, Any]] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list | tuple):
-        problems.append(
-            Problem(
-                "prior_radiotherapy",
-                value,
-                "a list of courses",
-                f"prior_radiotherapy: {describe_value(value)} is not a list; "
-                "allowed: a list of courses {fractions, dose_per_fraction_gy, months_before}",
-            )
-        )
+    checked = check_list_of_objects(
+        "prior_radiotherapy",
+        value,
+        COURSE_FIELDS,
+        problems,
+        max_items=MAX_PRIOR_COURSES,
+        noun="course",
+    )
+    if checked is None:
         return None
     courses: list[dict[str, Any]] = []
-    for i, course in enumerate(value):
-        clean = check_object(f"prior_radiotherapy[{i}]", course, COURSE_FIELDS, problems)
-        if clean is None:
-            continue
+    for i, course, clean in checked:
         if (
             course.get("cord_max_dose_gy") is not None
             and course.get("cord_max_dose_percent") is not None
@@ -282,7 +309,7 @@ def _check_courses(value: Any, problems: list[Problem]) -> list[dict[str, Any]] 
             )
         for required in ("fractions", "dose_per_fraction_gy"):
             if course.get(required) is None:
-                spec = next(s for s in COURSE_FIELDS if s.key == required)
+                spec = _COURSE_BY_KEY[required]
                 problems.append(
                     Problem(
                         f"prior_radiotherapy[{i}].{required}",

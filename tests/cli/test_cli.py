@@ -172,8 +172,8 @@ def test_several_valid_files_give_a_list(runner: CliRunner, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("name", "text", "needle"),
     [
-        ("broken.json", "{kps: ", "not valid JSON/YAML"),
-        ("broken.yaml", "kps: [70\n", "not valid JSON/YAML"),
+        ("broken.json", "{kps: ", "broken.json: is not valid JSON (line 1, column 2"),
+        ("broken.yaml", "kps: [70\n", "broken.yaml: is not valid YAML (line 2, column 1"),
         ("list.yaml", "- 1\n- 2\n", "patient: [1, 2] is not an object of patient keys"),
     ],
 )

@@ -1,55 +1,54 @@
-"""The patient JSON of a request, parsed strictly.
+"""The patient JSON of a request, parsed strictly by the one reader of ``mescc.loading``.
 
-Python's JSON reader accepts ``NaN``, ``Infinity``, numbers that overflow to infinity and lone
-surrogates, none of which is JSON or can be stored and returned as JSON. They are refused here
-as malformed JSON (422 in the problem shape) before anything else sees them.
+The body must be declared ``Content-Type: application/json`` (anything else is 415: a
+``text/plain`` body is not accepted as JSON). It is then read exactly as ``mescc assess``
+reads a ``.json`` file: strict decoding, no duplicate keys (both positions named), no NaN or
+infinities, numbers without a machine value (>= 2^64, 1e400, 400 digits) refused naming their
+field, nesting, key-count and size limits before any per-key work. Every refusal is a 422 in
+the problem shape (``InputError``), never a 5xx.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 
+from mescc.api.errors import problem
+from mescc.loading import load_patient
 from mescc.patient import Patient
 
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number out of range: {text}")
-    return value
+JSON_MEDIA_TYPE = "application/json"
 
 
-def _no_constants(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _malformed(reason: str) -> RequestValidationError:
-    return RequestValidationError(
-        [
-            {
-                "type": "json_invalid",
-                "loc": ("body",),
-                "msg": "JSON decode error",
-                "input": {},
-                "ctx": {"error": reason},
-            }
-        ]
-    )
+def require_json(request: Request) -> None:
+    """Refuse (415) a body not declared as ``application/json`` (parameters such as charset
+    are allowed; the bytes are decoded by their byte-order mark or as UTF-8)."""
+    declared = request.headers.get("content-type", "")
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type != JSON_MEDIA_TYPE:
+        shown = declared[:100] or "none"
+        raise HTTPException(
+            status_code=415,
+            detail=[
+                problem(
+                    "content-type",
+                    shown,
+                    JSON_MEDIA_TYPE,
+                    f"content-type: {shown!r} is not supported for this request; "
+                    f"allowed: {JSON_MEDIA_TYPE}",
+                )
+            ],
+        )
 
 
 async def patient_json(request: Request) -> dict[str, Any]:
-    """The body as a JSON object; 422 for malformed JSON or a body that is not an object."""
+    """The body as a JSON object: 415 unless JSON, 422 for anything the strict reader refuses
+    or a body that is not an object."""
+    require_json(request)
     raw = await request.body()
-    try:
-        value = json.loads(raw, parse_constant=_no_constants, parse_float=_finite)
-        json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates fail here
-    except (ValueError, UnicodeError) as error:
-        raise _malformed(str(error)) from None
+    value = load_patient(raw, source="body", syntax="json")
     if not isinstance(value, dict):
         raise RequestValidationError(
             [

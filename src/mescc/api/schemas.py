@@ -90,6 +90,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing or unknown bearer token",
         404: "No such assessment",
         413: "Request body too large",
+        415: "Request body is not declared as application/json",
         422: "Invalid input: every bad field with its value and what is allowed",
     }
     return {

@@ -1,4 +1,11 @@
-"""The Jinja2 environment shared by pages and the PDF report (autoescaped)."""
+"""The Jinja2 environment shared by pages and the PDF report (autoescaped).
+
+Every value printed by a template (``{{ ... }}``) first has its control, bidi and invisible
+formatting characters made visible (``finalize`` = :func:`visible_output`, then autoescape):
+a U+202E in a note cannot reverse the fixed sentence after it in a page or the PDF. The
+replacement ``[U+202E]`` holds no HTML-special character, so it is safe in escaped text and in
+markup alike.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from mescc import __version__
 from mescc.api import presentation
+from mescc.text_safety import neutralise
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -116,10 +124,20 @@ def _record_columns(rows: Any) -> list[str]:
     return columns
 
 
+def visible_output(value: Any) -> Any:
+    """``finalize`` of the environment: strings (markup too) with hidden characters shown."""
+    if hasattr(value, "__html__") and isinstance(value, str):  # markupsafe.Markup
+        return type(value)(neutralise(str(value)))
+    if isinstance(value, str):
+        return neutralise(value)
+    return value
+
+
 def create_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
     env.autoescape = True
+    env.finalize = visible_output
     env.filters.update(
         fmt=presentation.fmt,
         humanize=presentation.humanize,
@@ -130,6 +148,7 @@ def create_templates() -> Jinja2Templates:
         by_status=_by_status,
         references=_references,
         record_columns=_record_columns,
+        visible=neutralise,
     )
     env.tests["listlike"] = presentation.is_sequence
     env.tests["records"] = _is_records

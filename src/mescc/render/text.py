@@ -4,6 +4,11 @@ Plan first (recommended regimen, alternatives, surgery, supportive care), then p
 every instrument with its points, group, verification level and citation; missing inputs and
 what they could change are said, never hidden. Renders the contract's JSON document, so the
 text and the JSON can never disagree.
+
+Every string of the document has its control, bidi and invisible formatting characters made
+visible (``mescc.text_safety.neutralise_document``) before anything is printed: an ANSI escape
+in a patient id or a U+202E in a note cannot recolour the terminal or reverse the sentence
+printed after it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.panel import Panel
 from rich.text import Text
+
+from mescc.text_safety import neutralise_document
 
 BANNER = "MESCC is an emergency. Do not delay MRI, steroids or referral for this software."
 
@@ -111,7 +118,8 @@ def instrument_lines(doc: dict[str, Any]) -> list[RenderableType]:
 
 
 def render_text(doc: dict[str, Any], console: Console) -> None:
-    """Print the assessment document for a clinician."""
+    """Print the assessment document for a clinician (hidden characters made visible)."""
+    doc = neutralise_document(doc)
     console.print(Panel(Text(BANNER, style="bold"), style="red"))
     pid = doc.get("patient", {}).get("id")
     head = f"MESCC assessment{f' - patient {pid}' if pid else ''}"

@@ -61,7 +61,7 @@ def load_or_404(db: DbDep, assessment_id: int) -> StoredAssessment:
     "",
     status_code=201,
     response_model=AssessmentResponse,
-    responses=error_responses(401, 413, 422),
+    responses=error_responses(401, 413, 415, 422),
     summary="Assess a patient and store the assessment",
     openapi_extra={"requestBody": patient_request_body(_EXAMPLE_PATIENT)},
 )

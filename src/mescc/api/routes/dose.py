@@ -11,8 +11,11 @@ from mescc.api.errors import problems_response
 from mescc.api.responses import JSONBody
 from mescc.api.schemas import error_responses
 from mescc.errors import InputError
+from mescc.fields import REGIMEN_FIELDS
 
 router = APIRouter(prefix="/dose", tags=["dose"])
+
+_FRACTIONS, _DOSE, _ALPHA_BETA = REGIMEN_FIELDS
 
 
 @router.get(
@@ -22,10 +25,31 @@ router = APIRouter(prefix="/dose", tags=["dose"])
     summary="BED and EQD2 (linear-quadratic model, no time factor)",
 )
 def dose(
-    fractions: Annotated[int, Query(ge=1, description="Number of fractions")],
-    dose_per_fraction_gy: Annotated[float, Query(gt=0, description="Dose per fraction (Gy)")],
-    alpha_beta: Annotated[float, Query(gt=0, description="α/β ratio (Gy)")] = 10.0,
+    fractions: Annotated[
+        int,
+        Query(ge=_FRACTIONS.minimum, le=_FRACTIONS.maximum, description="Number of fractions"),
+    ],
+    dose_per_fraction_gy: Annotated[
+        float,
+        Query(
+            ge=_DOSE.minimum,
+            le=_DOSE.maximum,
+            allow_inf_nan=False,
+            description="Dose per fraction (Gy)",
+        ),
+    ],
+    alpha_beta: Annotated[
+        float,
+        Query(
+            ge=_ALPHA_BETA.minimum,
+            le=_ALPHA_BETA.maximum,
+            allow_inf_nan=False,
+            description="α/β ratio (Gy)",
+        ),
+    ] = 10.0,
 ) -> JSONBody:
+    """The ranges are the field table's (``mescc.fields.REGIMEN_FIELDS``), checked again by
+    the library (``InputError``, 422): an accepted regimen always has a finite BED."""
     try:
         return JSONBody(core.dose_document(fractions, dose_per_fraction_gy, alpha_beta))
     except InputError:
