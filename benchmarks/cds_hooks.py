@@ -149,8 +149,9 @@ def main() -> None:
         "# CDS Hooks patient-view latency (with prefetch)",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `benchmarks/cds_hooks.py` on "
-        f"{platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}; "
-        f"`mescc serve` one worker, SQLite (WAL, synchronous=FULL), loopback, sequential calls.",
+        f"{platform.machine()}, {os.cpu_count()} cores (shared), Python "
+        f"{platform.python_version()}; `mescc serve` one worker, SQLite (WAL, "
+        "synchronous=FULL), loopback, sequential calls.",
         "",
         f"{len(times)} calls after {args.warmup} warm-up calls, cycling through the "
         f"{len(bodies)} example patients; prefetch bodies {min(sizes) // 1024}-"
