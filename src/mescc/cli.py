@@ -35,6 +35,12 @@ class Format(StrEnum):
     json = "json"
 
 
+class AssessFormat(StrEnum):
+    text = "text"
+    json = "json"
+    fhir = "fhir"
+
+
 OverlayOpt = Annotated[
     Path | None,
     typer.Option(
@@ -92,30 +98,85 @@ def _read_patient(path: str) -> Any:
 
 @app.command()
 def assess(
-    files: Annotated[list[str], typer.Argument(help="Patient JSON/YAML file(s); - for stdin.")],
-    fmt: Annotated[Format, typer.Option("--format", help="text (default) or json")] = Format.text,
+    files: Annotated[
+        list[str] | None, typer.Argument(help="Patient JSON/YAML file(s); - for stdin.")
+    ] = None,
+    fmt: Annotated[
+        AssessFormat, typer.Option("--format", help="text (default), json or fhir (R4 Bundle)")
+    ] = AssessFormat.text,
     allow_unverified: Annotated[
         bool,
         typer.Option(help="Let unverified instruments decide (the output says so)."),
     ] = False,
+    fhir: Annotated[
+        Path | None, typer.Option("--fhir", help="Read the patient from an R4 Bundle (JSON).")
+    ] = None,
+    fhir_server: Annotated[
+        str | None, typer.Option("--fhir-server", help="Read the patient from a FHIR R4 server.")
+    ] = None,
+    patient: Annotated[
+        str | None, typer.Option("--patient", help="FHIR Patient id (--fhir-server, --fhir).")
+    ] = None,
+    fhir_token: Annotated[
+        str | None,
+        typer.Option(envvar="MESCC_FHIR_TOKEN", help="Bearer token for --fhir-server."),
+    ] = None,
+    max_age_days: Annotated[
+        float | None,
+        typer.Option(
+            envvar="MESCC_FHIR_MAX_AGE_DAYS",
+            min=0,
+            help="Freshness window of current findings read from FHIR (docs/fhir.md).",
+        ),
+    ] = None,
     kb_overlay: OverlayOpt = None,
 ) -> None:
     """Assess patient(s): every instrument, then the treatment plan."""
     try:
-        _assess(files, fmt, allow_unverified, kb_overlay)
+        _assess(
+            files,
+            fmt,
+            allow_unverified,
+            kb_overlay,
+            fhir=fhir,
+            fhir_server=fhir_server,
+            patient=patient,
+            fhir_token=fhir_token,
+            max_age_days=max_age_days,
+        )
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
     except Exception as exc:  # a bug, not bad input: one line, exit 1, never a traceback
         _fail([f"mescc: internal error ({type(exc).__name__}); please report it"], code=1)
 
 
-def _assess(files: list[str], fmt: Format, allow_unverified: bool, kb_overlay: Path | None) -> None:
+def _assess(
+    files: list[str] | None,
+    fmt: AssessFormat,
+    allow_unverified: bool,
+    kb_overlay: Path | None,
+    *,
+    fhir: Path | None,
+    fhir_server: str | None,
+    patient: str | None,
+    fhir_token: str | None,
+    max_age_days: float | None,
+) -> None:
     from mescc.document import assessment_document
 
+    sources = [bool(files), fhir is not None, fhir_server is not None]
+    if sum(sources) != 1:
+        _fail(["assess: give patient FILE(s), or --fhir BUNDLE, or --fhir-server URL --patient ID"])
     kb = _kb(kb_overlay)
     docs = []
     problems: list[str] = []
-    for path in files:
+    if fhir is not None or fhir_server is not None:
+        docs.append(
+            _fhir_document(
+                fhir, fhir_server, patient, fhir_token, max_age_days, kb, allow_unverified
+            )
+        )
+    for path in files or []:
         source = "stdin" if path == "-" else path
         try:
             data = _read_patient(path)
@@ -123,11 +184,20 @@ def _assess(files: list[str], fmt: Format, allow_unverified: bool, kb_overlay: P
         except InputError as exc:
             for p in exc.problems:
                 whole_file = p.message.startswith(f"{source}: ")
-                prefix = f"{path}: " if len(files) > 1 and not whole_file else ""
+                prefix = f"{path}: " if len(files or []) > 1 and not whole_file else ""
                 problems.append(prefix + p.message)
     if problems:
         _fail(problems)
-    if fmt == Format.json:
+    if fmt == AssessFormat.fhir:
+        from mescc.adapters.fhir_out import assessment_bundle
+        from mescc.document import instruments_document
+
+        meta = instruments_document(kb=kb)
+        bundles = [assessment_bundle(doc, meta) for doc in docs]
+        out_fhir = bundles[0] if len(bundles) == 1 else bundles
+        typer.echo(json.dumps(out_fhir, indent=2, ensure_ascii=False))
+        return
+    if fmt == AssessFormat.json:
         out = docs[0] if len(docs) == 1 else docs
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
@@ -138,6 +208,52 @@ def _assess(files: list[str], fmt: Format, allow_unverified: bool, kb_overlay: P
     console = Console()
     for doc in docs:
         render_text(doc, console)
+
+
+def _fhir_document(
+    bundle_path: Path | None,
+    server: str | None,
+    patient_id: str | None,
+    token: str | None,
+    max_age_days: float | None,
+    kb: Any,
+    allow_unverified: bool,
+) -> dict[str, Any]:
+    """Import the patient from a Bundle file or a FHIR server and assess it (exit 2 on error)."""
+    from mescc.adapters import fhir_in
+
+    try:
+        if server is not None:
+            from mescc.adapters.fhir_server import FhirServerError, fetch, prefetch_resources
+
+            if not patient_id:
+                _fail(["--patient: missing; allowed: the FHIR Patient id to read"])
+            try:
+                found = fetch(server, patient_id, token=token)
+            except FhirServerError as exc:
+                _fail([f"--fhir-server: {exc}"])
+            imported = fhir_in.import_resources(
+                prefetch_resources(found),
+                patient_id=patient_id,
+                max_age_days=max_age_days,
+                origin=server,
+            )
+        else:
+            assert bundle_path is not None
+            try:
+                bundle = json.loads(bundle_path.read_text(encoding="utf-8"))
+            except OSError as exc:
+                _fail([f"{bundle_path}: cannot read ({exc.strerror})"])
+            except json.JSONDecodeError as exc:
+                _fail([f"{bundle_path}: not valid JSON: {exc}"])
+            imported = fhir_in.import_bundle(
+                bundle, patient_id=patient_id, max_age_days=max_age_days, origin=str(bundle_path)
+            )
+    except fhir_in.FhirImportError as exc:
+        _fail([p.message for p in exc.problems])
+    for issue in imported.issues:
+        typer.echo(f"fhir: {issue.kind}: {issue.message}", err=True)
+    return fhir_in.fhir_assessment_document(imported, kb=kb, allow_unverified=allow_unverified)
 
 
 @app.command()

@@ -14,6 +14,16 @@
     Folder of site-supplied instrument tables, passed to the knowledge-base loader.
 ``MESCC_MAX_REQUEST_BYTES``
     Largest accepted request body (default 256 KiB); larger requests get 413.
+``MESCC_PUBLIC_BASE_URL``
+    The service's external base URL (e.g. ``https://mescc.hospital.example``): the audience
+    a CDS client's JWT must name and the base of the card links. Default: the request's URL.
+``MESCC_CDS_CLIENTS`` / ``MESCC_CDS_CLIENTS_FILE``
+    The CDS Hooks clients trusted (JSON list, or a JSON/YAML file of it): each with its
+    ``issuer`` (the JWT ``iss``), its keys (``jwks``: a JWK Set, and/or ``jwks_url``: the only
+    ``jku`` accepted) and optionally the ``client_id`` the JWT ``sub`` must equal. None by
+    default: every CDS Hooks call is refused with 401 until a client is configured.
+``MESCC_FHIR_MAX_AGE_DAYS``
+    Freshness window of current findings read from FHIR (default: ``fhir_mapping.yaml``).
 """
 
 from __future__ import annotations
@@ -21,11 +31,30 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_FILE = "mescc.sqlite3"
+
+
+class CdsClient(BaseModel):
+    """A CDS Hooks client (an EHR) this service trusts, and the keys it signs its JWTs with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str = Field(min_length=1)
+    jwks: dict[str, Any] | None = None
+    jwks_url: str | None = None
+    client_id: str | None = None
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _has_keys(self) -> CdsClient:
+        if self.jwks is None and self.jwks_url is None:
+            raise ValueError(f"CDS client {self.issuer}: give jwks or jwks_url")
+        return self
 
 
 class Settings(BaseSettings):
@@ -42,12 +71,30 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str | None = None
+    cds_clients: list[CdsClient] = Field(default_factory=list)
+    cds_clients_file: Path | None = None
+    cds_jwt_leeway_seconds: int = Field(default=60, ge=0, le=600)
+    cds_jwt_max_lifetime_seconds: int = Field(default=900, ge=1)
+    cds_jwks_cache_seconds: int = Field(default=300, ge=0)
+    fhir_timeout_seconds: float = Field(default=3.0, gt=0)
+    fhir_max_age_days: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / DEFAULT_DATABASE_FILE).as_posix()}"
         return self
+
+    def trusted_cds_clients(self) -> list[CdsClient]:
+        """``cds_clients`` plus those of ``cds_clients_file`` (JSON or YAML list)."""
+        clients = list(self.cds_clients)
+        if self.cds_clients_file is not None:
+            import yaml
+
+            raw = yaml.safe_load(self.cds_clients_file.read_text(encoding="utf-8")) or []
+            clients += [CdsClient.model_validate(item) for item in raw]
+        return clients
 
     @property
     def is_sqlite(self) -> bool:

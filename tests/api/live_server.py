@@ -30,8 +30,11 @@ def free_port() -> int:
 class LiveServer:
     """Start, SIGKILL and restart the service on a database URL (loopback only)."""
 
-    def __init__(self, database_url: str, data_dir: Path) -> None:
+    def __init__(
+        self, database_url: str, data_dir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.database_url = database_url
+        self.extra_env = dict(env or {})
         self.data_dir = data_dir
         self.log_path = data_dir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -48,6 +51,7 @@ class LiveServer:
             **os.environ,
             "MESCC_DATA_DIR": str(self.data_dir),
             "MESCC_SECRET_KEY": "live-server-test-secret",
+            **self.extra_env,
             "PYTHONPATH": os.pathsep.join(
                 [str(REPO / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
             ),

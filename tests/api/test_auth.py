@@ -58,12 +58,24 @@ def test_every_api_route_needs_a_token(app: FastAPI, client: TestClient) -> None
 
 def test_every_page_needs_a_login(app: FastAPI, client: TestClient) -> None:
     for method, path in _routes(app):
-        if path.startswith("/api/"):
+        if path.startswith(("/api/", "/cds-services")):
             continue
         response = client.request(method, path, follow_redirects=False)
         assert response.status_code in {303, 403}, (method, path)
         if method == "GET":
             assert response.headers["location"].startswith("/login?next="), path
+
+
+def test_every_cds_hooks_route_needs_a_client_jwt(
+    app: FastAPI, client: TestClient, token: str
+) -> None:
+    paths = [(m, p) for m, p in _routes(app) if p.startswith("/cds-services")]
+    assert len(paths) == 3
+    for method, path in paths:
+        for headers in ({}, {"Authorization": f"Bearer {token}"}):  # an API token is no JWT
+            response = client.request(method, path, json={}, headers=headers)
+            assert response.status_code == 401, (method, path)
+            assert response.json()["detail"][0]["field"] == "Authorization"
 
 
 @pytest.mark.parametrize("header", ["Bearer wrong", "Basic ZHI6cHc=", "Bearer", "mescc_x"])

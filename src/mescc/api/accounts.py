@@ -105,3 +105,21 @@ def caller_for_token(session: Session, token: str) -> Caller | None:
     if row is None or not row.is_active:
         return None
     return Caller(id=row.id, username=row.username)
+
+
+def service_caller(session: Session, name: str) -> Caller:
+    """The user a system (e.g. a CDS client, by issuer) records its assessments as; created
+    on first use. It cannot log in: its password hash is not a hash (every check fails)."""
+    username = name if len(name) <= 150 else name[:133] + "-" + token_digest(name)[:16]
+    row = session.execute(select(User.id, User.username).where(User.username == username)).first()
+    if row is not None:
+        return Caller(id=row.id, username=row.username)
+    user = User(
+        username=username,
+        password_hash="!service account: no password",
+        is_active=True,
+        created_at=datetime.now(UTC),
+    )
+    session.add(user)
+    session.commit()
+    return Caller(id=user.id, username=user.username)

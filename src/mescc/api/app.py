@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from mescc import __version__
+from mescc.api.cds_auth import CdsSecurity
 from mescc.api.database import create_db_engine, create_session_factory, migrate
 from mescc.api.deps import LoginRequired
 from mescc.api.errors import install_error_handlers
@@ -25,7 +26,7 @@ from mescc.api.middleware import (
     ErrorShieldMiddleware,
     SecurityHeadersMiddleware,
 )
-from mescc.api.routes import api_router, pages_router, public_router
+from mescc.api.routes import api_router, cds_router, pages_router, public_router
 from mescc.api.templating import STATIC_DIR, create_templates
 from mescc.assessment import assess
 from mescc.patient import Patient
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = create_session_factory(engine)
     app.state.templates = templates
     app.state.knowledge_base = load_knowledge_base(settings)
+    app.state.cds_security = CdsSecurity.from_settings(settings)
 
     install_error_handlers(app, templates)
 
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(public_router)
     app.include_router(api_router)
+    app.include_router(cds_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

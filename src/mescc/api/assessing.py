@@ -94,4 +94,9 @@ def rerun(record: StoredAssessment, *, knowledge_base: Any) -> Rerun:
     current = core.assessment_document(
         record.inputs, kb=knowledge_base, allow_unverified=record.allow_unverified
     )
+    # Where the stored inputs came from (FHIR provenance, the CDS Hooks call) is not re-made
+    # by a re-run: it is carried over, so that only the assessment's changes are listed.
+    for key in ("input_provenance", "cds_hooks"):
+        if key in record.document:
+            current[key] = record.document[key]
     return Rerun(record=record, current=current, changes=diff_documents(record.document, current))

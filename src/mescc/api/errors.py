@@ -38,7 +38,8 @@ def problems_response(
 
 
 def is_api_path(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    path = request.url.path
+    return path.startswith("/api/") or path == "/cds-services" or path.startswith("/cds-services/")
 
 
 def _json_safe(value: Any) -> Any:

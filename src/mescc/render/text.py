@@ -132,6 +132,10 @@ def render_text(doc: dict[str, Any], console: Console) -> None:
             console.print(part)
     for part in instrument_lines(doc):
         console.print(part)
+    from mescc.render.provenance_text import provenance_lines
+
+    for part in provenance_lines(doc):
+        console.print(part, markup=False, highlight=False)
     console.print(
         Text(
             f"Knowledge base {doc['knowledge_base_version']} - mescc {doc.get('software_version')}"

@@ -2,6 +2,7 @@
 
 from mescc.api.models.assessment import AssessmentRecord
 from mescc.api.models.base import Base
+from mescc.api.models.cds import CdsCard, CdsFeedback, CdsJwtId
 from mescc.api.models.user import ApiToken, User
 
-__all__ = ["ApiToken", "AssessmentRecord", "Base", "User"]
+__all__ = ["ApiToken", "AssessmentRecord", "Base", "CdsCard", "CdsFeedback", "CdsJwtId", "User"]

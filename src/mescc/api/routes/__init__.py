@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from mescc.api.deps import require_caller, require_web_user, verify_csrf
-from mescc.api.routes import assessments, dose, health, instruments, login, pages
+from mescc.api.routes import assessments, cds_hooks, dose, health, instruments, login, pages
 
 api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_caller)])
 api_router.include_router(assessments.router)
@@ -22,4 +22,8 @@ public_router = APIRouter()
 public_router.include_router(health.router)
 public_router.include_router(login.router)
 
-__all__ = ["api_router", "pages_router", "public_router"]
+#: CDS Hooks 2.0: authenticated by the calling EHR's JWT (``cds_hooks.require_cds_client``).
+cds_router = APIRouter()
+cds_router.include_router(cds_hooks.router)
+
+__all__ = ["api_router", "cds_router", "pages_router", "public_router"]

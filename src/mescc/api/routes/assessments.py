@@ -169,6 +169,31 @@ def get_report(assessment_id: int, request: Request, db: DbDep) -> Response:
 
 
 @router.get(
+    "/{assessment_id}/fhir",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/fhir+json": {}}, "description": "An R4 Bundle"},
+        **error_responses(401, 404, 422),
+    },
+    summary="A stored assessment as an R4 Bundle (RiskAssessments and the proposed course)",
+)
+def get_fhir(assessment_id: int, db: DbDep, knowledge_base: KnowledgeBaseDep) -> JSONBody:
+    """One RiskAssessment per computed instrument and, when the plan recommends a regimen, a
+    ServiceRequest proposal of the radiotherapy course (``mescc assess --format fhir``)."""
+    from mescc.adapters.fhir_out import assessment_bundle
+    from mescc.document import instruments_document
+
+    record = load_or_404(db, assessment_id)
+    bundle = assessment_bundle(
+        record.document,
+        instruments_document(kb=knowledge_base),
+        assessed_at=record.created_at,
+        assessment_ref=f"mescc-assessment-{record.id}",
+    )
+    return JSONBody(bundle, media_type="application/fhir+json")
+
+
+@router.get(
     "/{assessment_id}/rerun",
     response_model=RerunResponse,
     responses=error_responses(401, 404, 422),

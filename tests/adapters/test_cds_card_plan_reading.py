@@ -1,0 +1,41 @@
+"""The CDS Hooks card reads the plan's decision as it is: what leads, or that nothing does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mescc.adapters.cds_hooks import SUMMARY_LIMIT, card_content
+from mescc.document import assessment_document
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def doc(name: str) -> dict:  # type: ignore[type-arg]
+    return assessment_document(yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text()))
+
+
+@pytest.mark.parametrize(
+    ("name", "start", "must_not"),
+    [
+        ("near_end_of_life", "MESCC: Best supportive care leads", "Consider"),
+        ("prior_rt_beyond", "MESCC: no regimen within the re-irradiation limits", "Consider"),
+        ("intermediate_breast", "Consider 5 x 4 Gy", "no regimen"),
+        ("radioresistant_unstable", "Consider 5 x 4 Gy", "no regimen"),
+    ],
+)
+def test_card_summary_follows_what_leads(name: str, start: str, must_not: str) -> None:
+    card = card_content(doc(name))
+    assert card.summary.startswith(start), card.summary
+    assert must_not not in card.summary
+    assert len(card.summary) < SUMMARY_LIMIT
+
+
+def test_card_names_each_surgical_opinion() -> None:
+    card = card_content(doc("radioresistant_unstable"))
+    assert "decompression and stability opinion suggested" in card.summary
+    assert card.indicator == "warning"
+    near = card_content(doc("near_end_of_life"))
+    assert "at most: 1 x 8 Gy" in near.detail
