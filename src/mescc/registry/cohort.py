@@ -192,8 +192,8 @@ def _numbers(frame: pl.DataFrame, col: str) -> tuple[NDArray[np.float64], list[P
     return values, problems
 
 
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
+def _fmt(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
 
 
 def _booleans(frame: pl.DataFrame, col: str) -> tuple[NDArray[np.float64], list[Problem]]:
@@ -281,6 +281,28 @@ def read_cohort(path: Path, outcomes: OutcomeColumns, ignore: Sequence[str] = ()
     if p1 or p2 or p3:
         raise InputError(p1 + p2 + p3)
     typed, input_error = validate_frame(raw.select(patient_cols))
+    if input_error.is_not_null().any():
+        import polars as pl
+
+        # the sentence shape of mescc batch: "row N (id X): <field>: ..."
+        ids = (
+            pl.concat_str([pl.lit(" (id "), pl.col("id").cast(pl.String), pl.lit(")")])
+            if "id" in raw.columns
+            else pl.lit("")
+        )
+        prefix = pl.concat_str(
+            [
+                pl.lit("row "),
+                (pl.int_range(pl.len()) + 1).cast(pl.String),
+                ids.fill_null(""),
+                pl.lit(": "),
+            ]
+        )
+        input_error = raw.select(
+            pl.when(pl.lit(input_error).is_not_null())
+            .then(pl.concat_str([prefix, pl.lit(input_error)]))
+            .alias("input_error")
+        )["input_error"]
     known = ~np.isnan(time_raw) & ~np.isnan(event_raw)
     return Cohort(
         path=str(path),

@@ -27,6 +27,7 @@ rate equals the INFERRED 67.8% of the same cohort (1422/2096 ambulatory after RT
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -349,7 +350,11 @@ def categories_document() -> dict[str, Any]:
         "not Rades' categories (not confirmed) and never evidence",
         "synthetic": True,
         "factors": {
-            f: {"categories": [{"label": c["label"], "when": c["when"]} for c in cats]}
+            f: {
+                "categories": [
+                    {"label": c["label"], "when": copy.deepcopy(c["when"])} for c in cats
+                ]
+            }
             for f, cats in PLANTED_CATEGORIES.items()
         },
     }
