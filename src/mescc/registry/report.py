@@ -118,7 +118,7 @@ def km_figure(name: str, figs: InstrumentFigures, synthetic: bool) -> str | None
         ax.text(
             0.01,
             0.02,
-            "diamonds: published group probability at the horizon",
+            "diamonds: the group probability the table states at the horizon",
             transform=ax.transAxes,
             fontsize=7,
             color="#444",
@@ -188,7 +188,7 @@ def render_html(report: ValidationReport) -> str:
     synthetic = bool(summary["synthetic"])
     figures: dict[str, dict[str, str | None]] = {}
     for iid, figs in report.figures.items():
-        name = summary["instruments"][iid]["name"]
+        name = _figure_name(summary["instruments"][iid])
         figures[iid] = {
             "km": km_figure(name, figs, synthetic),
             "calibration": calibration_figure(
@@ -217,9 +217,15 @@ def write_report(report: ValidationReport, html_path: Path, json_path: Path) -> 
     )
 
 
+def _figure_name(inst: dict[str, Any]) -> str:
+    """The figure title: the name, and the table's label when it is not the published one."""
+    ver = inst.get("verification")
+    return f"{inst['name']} ({ver})" if ver in ("site-derived", "site-supplied") else inst["name"]
+
+
 def figure_png(report: ValidationReport, instrument: str) -> bytes:
     """The Kaplan-Meier figure of one instrument as PNG bytes (for docs/figures)."""
-    name = report.summary["instruments"][instrument]["name"]
+    name = _figure_name(report.summary["instruments"][instrument])
     png = km_figure(name, report.figures[instrument], bool(report.summary["synthetic"]))
     if png is None:
         raise ValueError(f"{instrument}: no curves to plot")

@@ -501,7 +501,13 @@ def validate_cohort(
         "note": note,
         "cohort": cohort.summary(),
         "site_derived_tables": derived_ids,
-        "site_derived_may_decide": site_derived_may_decide() if derived_ids else None,
+        "site_derived_may_decide": (
+            site_derived_may_decide(
+                synthetic=any(d.synthetic for i in derived_ids if (d := kb[i].derived))
+            )
+            if derived_ids
+            else None
+        ),
         "methods": {
             "kaplan_meier": "lifelines KaplanMeierFitter, Greenwood variance, log(-log) 95% CI",
             "harrell_c": "exact pair counting; comparable: event i with T_j > T_i or tied "
