@@ -71,9 +71,25 @@ def _kb(overlay: Path | None) -> Any:
 
 
 @app.callback()
-def _main(kb_overlay: OverlayOpt = None) -> None:
+def _main(
+    kb_overlay: OverlayOpt = None,
+    allow_site_derived: Annotated[
+        bool,
+        typer.Option(
+            "--allow-site-derived",
+            help="Let site-derived tables (mescc derive) decide the plan; every output says "
+            "so (same as MESCC_ALLOW_SITE_DERIVED=true).",
+        ),
+    ] = False,
+) -> None:
     """mescc: cited instruments, one scoring engine, an explained treatment plan."""
     _state["overlay"] = kb_overlay
+    if allow_site_derived:
+        import os
+
+        from mescc.kb.overlay import ALLOW_SITE_DERIVED_ENV
+
+        os.environ[ALLOW_SITE_DERIVED_ENV] = "true"
 
 
 def _read_patient(path: str) -> Any:
@@ -347,6 +363,11 @@ def kb_check(
         inst = check_overlay(text, str(file), kb.instruments)
     except MesccError as exc:
         _fail([f"rejected: {exc}"])
+    if inst.derived is not None:
+        from mescc.kb.overlay import describe_accepted
+
+        typer.echo(f"{file}: {describe_accepted(inst, kb.instruments)}")
+        return
     typer.echo(
         f"{file}: accepted as site-supplied table for {inst.id} "
         f"(verified by {inst.site.verified_by if inst.site else '?'}, "
@@ -394,6 +415,186 @@ def batch(
         _fail([p.message for p in exc.problems])
     for line in summary.lines():
         err.print(line, markup=False, highlight=False)
+
+
+# --------------------------------------------------------------------------- registry mode
+# validate / derive / synth (issue 12): each calls one library function in mescc.registry.
+
+TimeUnitOpt = Annotated[
+    str, typer.Option("--time-unit", help="Unit of the time column: months, weeks, days, years.")
+]
+
+
+def _outcomes(time: str, event: str, ambulatory_after: str | None, time_unit: str) -> Any:
+    from mescc.registry.cohort import MONTHS_PER, OutcomeColumns
+
+    if time_unit not in MONTHS_PER:
+        _fail([f"--time-unit: {time_unit} is not a unit; allowed: {', '.join(MONTHS_PER)}"])
+    return OutcomeColumns(time, event, ambulatory_after, time_unit)  # type: ignore[arg-type]
+
+
+def _step_progress(total: int, label: str) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    err = Console(stderr=True)
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+        transient=True,
+    )
+
+
+@app.command()
+def validate(
+    cohort: Annotated[Path, typer.Argument(metavar="COHORT", help=".csv or .parquet")],
+    time: Annotated[str, typer.Option("--time", help="Column: time to death or censoring.")],
+    event: Annotated[str, typer.Option("--event", help="Column: true = died, false = censored.")],
+    ambulatory_after: Annotated[
+        str | None,
+        typer.Option("--ambulatory-after", help="Column: ambulatory after RT (true/false)."),
+    ] = None,
+    time_unit: TimeUnitOpt = "months",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="HTML report (default: COHORT.validation.html)."),
+    ] = None,
+    json_output: Annotated[
+        Path | None, typer.Option("--json", help="JSON summary (default: beside the report).")
+    ] = None,
+    instrument: Annotated[
+        list[str] | None, typer.Option("--instrument", help="Only these instruments.")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Other columns to leave out.")
+    ] = None,
+    kb_overlay: OverlayOpt = None,
+) -> None:
+    """Validate every instrument on a registry cohort: HTML report and JSON summary."""
+    from mescc.registry.validate import run_validation
+
+    kb = _kb(kb_overlay)
+    outcomes = _outcomes(time, event, ambulatory_after, time_unit)
+    out = output or cohort.with_name(cohort.stem + ".validation.html")
+    steps = len(instrument or kb.instruments) + 1
+    try:
+        with _step_progress(steps, "validating") as progress:
+            task = progress.add_task("validating", total=steps)
+            report = run_validation(
+                cohort,
+                outcomes,
+                out,
+                kb,
+                json_output=json_output,
+                instruments=instrument,
+                ignore=ignore or (),
+                progress=lambda name: progress.update(task, advance=1, description=name),
+            )
+    except (InputError, DefinitionError) as exc:
+        _fail([p.message for p in exc.problems] if isinstance(exc, InputError) else [str(exc)])
+    c = report.summary["cohort"]
+    label = "SYNTHETIC cohort (never evidence): " if report.summary["synthetic"] else ""
+    typer.echo(
+        f"{label}{c['rows']} rows, {c['rows_with_input_errors']} with input errors, "
+        f"{c['rows_with_survival_outcome']} with a survival outcome; report {out}, summary "
+        f"{json_output or out.with_suffix('.json')}"
+    )
+
+
+@app.command()
+def derive(
+    cohort: Annotated[Path, typer.Argument(metavar="COHORT", help=".csv or .parquet")],
+    instrument: Annotated[str, typer.Option("--instrument", help="Skeleton instrument id.")],
+    time: Annotated[str, typer.Option("--time", help="Column: time to death or censoring.")],
+    event: Annotated[str, typer.Option("--event", help="Column: true = died, false = censored.")],
+    categories: Annotated[
+        Path, typer.Option("--categories", help="The site's category definitions (YAML).")
+    ],
+    registry: Annotated[str, typer.Option("--registry", help="Registry name (provenance).")],
+    derived_by: Annotated[str, typer.Option("--derived-by", help="Who derives the table.")],
+    cohort_from: Annotated[str, typer.Option("--cohort-from", help="First date, YYYY-MM-DD.")],
+    cohort_to: Annotated[str, typer.Option("--cohort-to", help="Last date, YYYY-MM-DD.")],
+    ambulatory_after: Annotated[
+        str | None,
+        typer.Option("--ambulatory-after", help="Column: ambulatory after RT (true/false)."),
+    ] = None,
+    time_unit: TimeUnitOpt = "months",
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Overlay folder to write the table into.")
+    ] = Path("site-overlay"),
+    holdout: Annotated[float, typer.Option(help="Held-out fraction for validation.")] = 0.3,
+    seed: Annotated[int, typer.Option(help="Seed of the derivation/validation split.")] = (
+        20240601
+    ),
+    rounding: Annotated[str, typer.Option(help="nearest (halves up), floor or ceil.")] = (
+        "nearest"
+    ),
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Other columns to leave out.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing table.")] = False,
+) -> None:
+    """Derive a site table for a skeleton by its published method (labelled site-derived)."""
+    from datetime import date
+
+    from mescc.registry.derive import Provenance, run_derive
+
+    dates = []
+    for opt, value in (("--cohort-from", cohort_from), ("--cohort-to", cohort_to)):
+        try:
+            dates.append(date.fromisoformat(value))
+        except ValueError:
+            _fail([f"{opt}: {value} is not a date; allowed: YYYY-MM-DD"])
+    outcomes = _outcomes(time, event, ambulatory_after, time_unit)
+    try:
+        with _step_progress(3, "deriving") as progress:
+            task = progress.add_task("deriving", total=3)
+            result = run_derive(
+                cohort,
+                outcomes,
+                instrument,
+                categories,
+                output,
+                Provenance(registry, derived_by, dates[0], dates[1]),
+                holdout=holdout,
+                seed=seed,
+                rounding=rounding,
+                ignore=ignore or (),
+                overwrite=overwrite,
+                progress=lambda name: progress.update(task, advance=1, description=name),
+            )
+    except (InputError, DefinitionError) as exc:
+        _fail([p.message for p in exc.problems] if isinstance(exc, InputError) else [str(exc)])
+    label = "SYNTHETIC cohort (never evidence): " if result.synthetic else ""
+    typer.echo(
+        f"{label}site-derived table {result.table} ({result.derivation_n} derivation, "
+        f"{result.validation_n} held out); {result.range_statement}; validation report "
+        f"{result.report_html}. Not the published table: results are labelled site-derived."
+    )
+
+
+@app.command()
+def synth(
+    n: Annotated[int, typer.Option("--n", help="Number of patients.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".csv or .parquet")],
+) -> None:
+    """Write a SYNTHETIC cohort from published marginals (demonstrations and tests only)."""
+    from mescc.registry.synth import write_synthetic
+
+    try:
+        result = write_synthetic(n, seed, output)
+    except InputError as exc:
+        _fail([p.message for p in exc.problems])
+    typer.echo(
+        f"SYNTHETIC cohort (never evidence): {result.rows} patients in {result.cohort}; "
+        f"marginals and sources in {result.sidecar}; planted category definitions in "
+        f"{result.categories}"
+    )
 
 
 def main() -> None:

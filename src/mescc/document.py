@@ -38,7 +38,48 @@ def assessment_to_dict(a: Assessment) -> dict[str, Any]:
         "allow_unverified": a.allow_unverified,
         "disclaimer": DISCLAIMER,
     }
+    derived = site_derived_statement(a)
+    if derived is not None:
+        doc["site_derived"] = derived
     return doc
+
+
+def site_derived_statement(a: Assessment) -> dict[str, Any] | None:
+    """What every output says when a site-derived table (``mescc derive``) was used: which
+    instruments, whether they may decide the plan (``MESCC_ALLOW_SITE_DERIVED``), one sentence.
+    None when no result is site-derived."""
+    from mescc.errors import DefinitionError, InputError, Problem
+    from mescc.kb.overlay import ALLOW_SITE_DERIVED_ENV, site_derived_may_decide
+
+    ids = [iid for iid, r in a.instruments.items() if r.verification == "site-derived"]
+    if not ids:
+        return None
+    synthetic = [iid for iid in ids if (a.instruments[iid].site or {}).get("synthetic")]
+    try:
+        allowed = site_derived_may_decide(synthetic=bool(synthetic))
+    except DefinitionError as exc:
+        raise InputError(
+            [
+                Problem(
+                    ALLOW_SITE_DERIVED_ENV,
+                    None,
+                    "true or false",
+                    f"{ALLOW_SITE_DERIVED_ENV}: {exc.detail}",
+                )
+            ]
+        ) from None
+    may = allowed
+    statement = (
+        f"SITE-DERIVED tables in use ({', '.join(ids)}): points derived on this site's own "
+        "registry by the published method, not the published tables; "
+        + (
+            "the site has enabled them to decide the plan."
+            if may
+            else "they are shown but do not decide the plan"
+            + (" (derived on a SYNTHETIC cohort: never evidence)." if synthetic else ".")
+        )
+    )
+    return {"instruments": ids, "may_decide": may, "synthetic": synthetic, "statement": statement}
 
 
 def assessment_document(
@@ -93,6 +134,7 @@ def instruments_document(*, kb: KnowledgeBase | None = None) -> list[dict[str, A
                 "groups": [g.label for g in inst.groups],
                 "flags": list(inst.flags),
                 "site": inst.site.model_dump(mode="json") if inst.site else None,
+                "derived": inst.derived.model_dump(mode="json") if inst.derived else None,
                 "knowledge_base_version": kb.version,
             }
         )

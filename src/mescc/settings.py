@@ -12,6 +12,10 @@
     several hosts share one database.
 ``MESCC_KB_OVERLAY``
     Folder of site-supplied instrument tables, passed to the knowledge-base loader.
+``MESCC_ALLOW_SITE_DERIVED``
+    ``true`` lets site-derived tables (``mescc derive``) decide the plan; default false. Read by
+    ``mescc.kb.overlay.site_derived_may_decide`` (the one function the plan calls); every output
+    then says so. A table derived on a synthetic cohort never decides.
 ``MESCC_MAX_REQUEST_BYTES``
     Largest accepted request body (default 256 KiB); larger requests get 413.
 ``MESCC_PUBLIC_BASE_URL``
@@ -66,6 +70,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: SecretStr | None = None
     kb_overlay: Path | None = None
+    allow_site_derived: bool = False
     max_request_bytes: int = Field(default=256 * 1024, ge=1024)
     session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
     secure_cookies: bool = False

@@ -336,8 +336,8 @@ def test_malformed_identifier(line: str, message: str) -> None:
 def test_bad_instrument_verification_label() -> None:
     err = load_error(TOY.replace("verification: secondary", "verification: verified"))
     assert str(err) == (
-        f"{FILE}:12 verification: Input should be 'primary', 'secondary', 'site-supplied' or "
-        "'unverified'"
+        f"{FILE}:12 verification: Input should be 'primary', 'secondary', 'site-supplied', "
+        "'site-derived' or 'unverified'"
     )
 
 
@@ -347,7 +347,7 @@ def test_bad_item_verification_label() -> None:
     )
     assert str(err) == (
         f"{FILE}:19 items[0].verification: Input should be 'primary', 'secondary', "
-        "'site-supplied' or 'unverified'"
+        "'site-supplied', 'site-derived' or 'unverified'"
     )
 
 

@@ -21,6 +21,7 @@ _VERIFICATION_LABELS = {
     "primary": "VERIFIED-P",
     "secondary": "VERIFIED-S",
     "site-supplied": "SITE-SUPPLIED",
+    "site-derived": "SITE-DERIVED",
     "unverified": "UNVERIFIED",
     "conflict": "CONFLICT",
 }
@@ -29,6 +30,8 @@ _VERIFICATION_TEXT = {
     "primary": "checked against the primary publication",
     "secondary": "checked against a secondary source only",
     "site-supplied": "table supplied by this site",
+    "site-derived": "table derived from this site's own registry (mescc derive); not the "
+    "published table",
     "unverified": "not verified; does not drive the suggested option",
     "conflict": "sources disagree; does not drive the suggested option",
 }

@@ -311,11 +311,16 @@ def _result(
 def _site_cached(ci: CompiledInstrument) -> tuple[tuple[str, Any], ...] | None:
     site = ci.definition.site
     if site is None:
-        return None
+        derived = ci.definition.derived
+        if derived is None:
+            return None
+        # a site-derived table (mescc derive): its registry, cohort, dates and split
+        return (("kind", "site-derived"), *derived.model_dump(mode="json").items())
     return tuple(site.model_dump(mode="json").items())
 
 
 def _site(ci: CompiledInstrument) -> dict[str, Any] | None:
-    """Who verified a site-supplied table, when, and from which source (A1)."""
+    """Who verified a site-supplied table, when, and from which source (A1); for a
+    site-derived table, the derivation's provenance (registry, cohort, dates, split)."""
     items = _site_cached(ci)
     return dict(items) if items is not None else None

@@ -376,6 +376,9 @@ def _resolve_points_from(instruments: dict[str, Instrument], file_of: dict[str, 
             raise DefinitionError(
                 file_of[iid], "points_from", f'"{inst.points_from}" is not an instrument'
             )
+        if base.derived is not None:
+            instruments[iid] = _follow_derived(inst, base, file_of[iid])
+            continue
         if not base.is_skeleton or inst.is_skeleton:
             merged = inst.model_copy(update={"items": base.items})
             if base.site is not None:
@@ -385,6 +388,37 @@ def _resolve_points_from(instruments: dict[str, Instrument], file_of: dict[str, 
             instruments[iid] = merged
             if not base.is_skeleton:
                 check_instrument(merged, file_of[iid])
+
+
+def _follow_derived(inst: Instrument, base: Instrument, file: str) -> Instrument:
+    """An instrument taking its points from a site-derived table: the derived items, its own
+    published cut-offs laid on the derived range (``kb.overlay.derived_group_ranges``), the
+    ``site-derived`` label and the derivation's provenance."""
+    from mescc.kb.overlay import follower_groups
+
+    assert base.derived is not None
+    reach = achievable_totals(base)
+    groups, dropped, unreachable = follower_groups(inst, reach)
+    derived = base.derived.model_copy(
+        update={"published_range": inst.total_range, "dropped_groups": tuple(dropped)}
+    )
+    merged = inst.model_copy(
+        update={
+            "items": base.items,
+            "groups": groups,
+            "total_range": (min(reach), max(reach)),
+            "unreachable_totals": tuple(unreachable),
+            "achievable_totals": None,
+            "verification": "site-derived",
+            "verification_note": (
+                f"points derived on this site's registry ({base.derived.registry}) by the "
+                f"published method, taken from {base.id}; not the published table"
+            ),
+            "derived": derived,
+        }
+    )
+    check_instrument(merged, file)
+    return merged
 
 
 def load_overlay_files(directory: str | os.PathLike[str]) -> list[tuple[str, str]]:

@@ -12,16 +12,77 @@ A7 the published direction. Groups and their outcomes must be the skeleton's, un
 
 Trap guarded: informally circulating tables (e.g. Rades 2008 totals 18-47 vs published 20-45)
 fail A4 with a precise message instead of being used.
+
+Site-derived tables (``mescc derive``, verification ``site-derived``) are a site's own
+derivation by the published construction rule (reference §1.1: points = the category's rate
+in % / 10) on its own registry. They are never the published table, so the constraints apply
+as follows (``check_derived``):
+
+* A1 applies as a ``derived`` block: registry, who derived it and when, the cohort's dates and
+  size, the split (held-out fraction, seed), the method and the source of the category
+  definitions; a ``site`` block is refused on the same file;
+* A2 applies: exactly the skeleton's factors;
+* A3 applies: exclusive, exhaustive categories with integer points (the site's own category
+  definitions of the instrument's own factors, never another instrument's);
+* A4 does not apply as an equality: the derived range is this registry's, and
+  ``mescc kb check`` states how it compares with the published range (``range_comparison``);
+* A5 applies to the derived groups: they are the published cut-offs laid on the derived range
+  (``derived_group_ranges``); every derived group is reachable and every achievable total is
+  in one; a published group no derived total reaches is dropped and named;
+* A6 applies strictly: every category carries its rate and its points are rate / 10 under the
+  table's declared rounding rule;
+* A7 applies: the published direction.
+
+Whether a site-derived result may decide the plan is the site's choice
+(``site_derived_may_decide``); without it such results are shown, never used to decide.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Mapping, Sequence
 
 from mescc.errors import DefinitionError, OverlayError
 from mescc.kb.loader import achievable_totals, check_instrument, parse_instrument
-from mescc.kb.schema import Instrument
+from mescc.kb.schema import Group, Instrument
+
+#: Environment variable that lets site-derived tables decide the plan (``true`` / ``false``).
+ALLOW_SITE_DERIVED_ENV = "MESCC_ALLOW_SITE_DERIVED"
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off", "")
+
+
+def site_derived_may_decide(allow: bool | None = None, *, synthetic: bool = False) -> bool:
+    """Whether results labelled ``site-derived`` may decide the plan.
+
+    ``allow`` (a caller's explicit choice, e.g. a CLI flag or an API setting) wins; otherwise
+    the site's setting ``MESCC_ALLOW_SITE_DERIVED`` (``true``/``false``; unset = false). The
+    default is false: a table derived on a site's own registry decides only where the site
+    enabled it, and every output must then say so. A table derived on a SYNTHETIC cohort
+    (``synthetic``: ``result.site["synthetic"]`` / ``instrument.derived.synthetic``) never
+    decides: it is a demonstration, never evidence.
+
+    Raises
+    ------
+    DefinitionError
+        When the variable holds anything but a boolean word (never guessed).
+    """
+    if synthetic:
+        return False
+    if allow is not None:
+        return allow
+    raw = os.environ.get(ALLOW_SITE_DERIVED_ENV, "")
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise DefinitionError(
+        ALLOW_SITE_DERIVED_ENV,
+        "",
+        f"{raw!r} is not a boolean; allowed: true or false",
+    )
 
 
 def check_overlay(text: str, file: str, shipped: Mapping[str, Instrument]) -> Instrument:
@@ -34,6 +95,8 @@ def check_overlay(text: str, file: str, shipped: Mapping[str, Instrument]) -> In
     """
     site = parse_instrument(text, file) if _stem_matches(text, file) else _parse_any(text, file)
     base = shipped.get(site.id)
+    if site.derived is not None:
+        return check_derived(site, base, file, text)
     if site.site is None:
         raise OverlayError(
             file,
@@ -149,11 +212,7 @@ def _check_rates(inst: Instrument, file: str) -> None:
     rows = [(c.rate, c.points) for i in inst.items for c in i.categories if c.rate is not None]
     if not rows:
         return
-    rules: dict[str, Callable[[float], int]] = {
-        "nearest": lambda r: math.floor(r / 10 + 0.5),
-        "floor": lambda r: math.floor(r / 10),
-        "ceil": lambda r: math.ceil(r / 10),
-    }
+    rules = rounding_rules()
     fitting = [name for name, f in rules.items() if all(f(rate) == pts for rate, pts in rows)]
     declared = inst.site.rounding if inst.site else None
     if not fitting or (declared is not None and declared not in fitting):
@@ -163,3 +222,223 @@ def _check_rates(inst: Instrument, file: str) -> None:
             "A6: points are not rate/10 under one rounding rule "
             f"(rules that fit every row: {fitting or 'none'})",
         )
+
+
+# --------------------------------------------------------------------------- site-derived
+
+
+def rounding_rules() -> dict[str, Callable[[float], int]]:
+    """Rate (%) -> points under each rounding rule of A6 (``nearest`` rounds halves up)."""
+    return {
+        "nearest": lambda r: math.floor(r / 10 + 0.5),
+        "floor": lambda r: math.floor(r / 10),
+        "ceil": lambda r: math.ceil(r / 10),
+    }
+
+
+def derived_group_ranges(
+    published: Sequence[Group], reach: set[int]
+) -> tuple[list[tuple[Group, int, int]], list[str], list[int]]:
+    """The published groups laid on a derived range: ``(group, lo, hi)``, dropped labels and the
+    totals of dropped groups (unreachable).
+
+    Rule: points are rates / 10 on the published scale, so a total means the same sum of rates
+    in both tables. Each published lower cut-off is kept; the lowest group starts at the derived
+    minimum and the highest ends at the derived maximum (extended or shortened); a published gap
+    between groups goes to the group below; a group that no derived total reaches is dropped
+    (its totals are unreachable). Returns the kept groups in published order.
+    """
+    lo_all, hi_all = min(reach), max(reach)
+    ranged = [g for g in published if g.range is not None]
+    spans: list[tuple[Group, int, int]] = []
+    for k, g in enumerate(ranged):
+        assert g.range is not None
+        lo = lo_all if k == 0 else max(g.range[0], lo_all)
+        nxt = ranged[k + 1].range if k + 1 < len(ranged) else None
+        hi = hi_all if nxt is None else min(nxt[0] - 1, hi_all)
+        spans.append((g, lo, hi))
+    kept: list[tuple[Group, int, int]] = []
+    dropped: list[str] = []
+    unreachable: list[int] = []
+    for g, lo, hi in spans:
+        if lo > hi:
+            dropped.append(g.label)
+        elif not any(lo <= t <= hi for t in reach):
+            dropped.append(g.label)
+            unreachable += list(range(lo, hi + 1))
+        else:
+            kept.append((g, lo, hi))
+    return kept, dropped, unreachable
+
+
+def follower_groups(
+    inst: Instrument, reach: set[int]
+) -> tuple[tuple[Group, ...], list[str], list[int]]:
+    """Groups of an instrument that takes its points from a site-derived table
+    (``points_from``): its own published cut-offs on the derived range, without the published
+    outcomes (they belong to the published points, not to this site's)."""
+    kept, dropped, unreachable = derived_group_ranges(inst.groups, reach)
+    groups = tuple(
+        Group(
+            label=f"{lo}-{hi}",
+            range=(lo, hi),
+            category=g.category,
+            text=(
+                f"published group {g.label} ({g.text or g.category}) laid on the site-derived "
+                "range; the published outcomes belong to the published points and are not shown "
+                "(see the validation report of the derivation)"
+            ),
+            prognosis=g.prognosis,
+            prognosis_basis=(
+                f"inherited from the published group {g.label}: {g.prognosis_basis}"
+                if g.prognosis
+                else None
+            ),
+            verification="site-derived",
+        )
+        for g, lo, hi in kept
+    )
+    return groups, dropped, unreachable
+
+
+def range_comparison(inst: Instrument, published: tuple[int, int] | None) -> str:
+    """How a derived table's range compares with the published one, in one sentence."""
+    reach = achievable_totals(inst)
+    lo, hi = min(reach), max(reach)
+    if published is None:
+        return f"derived range {lo}-{hi}; no published range to compare with"
+    plo, phi = published
+    if (lo, hi) == (plo, phi):
+        return f"derived range {lo}-{hi} equals the published range {plo}-{phi}"
+
+    def side(name: str, got: int, pub: int) -> str:
+        if got == pub:
+            return f"{name} equal"
+        return f"{name} {abs(got - pub)} {'lower' if got < pub else 'higher'}"
+
+    return (
+        f"derived range {lo}-{hi} differs from the published range {plo}-{phi} "
+        f"({side('minimum', lo, plo)}, {side('maximum', hi, phi)}); A4 is stated, not enforced, "
+        "for a site-derived table"
+    )
+
+
+def check_derived(
+    site: Instrument, base: Instrument | None, file: str, text: str | None = None
+) -> Instrument:
+    """Validate a site-derived table (``mescc derive``) against its skeleton; return it.
+
+    Which of A1-A7 apply, and how, is in the module docstring.
+    """
+    derived = site.derived
+    assert derived is not None
+    if base is None:
+        raise OverlayError(
+            file,
+            "id",
+            f"{site.id} is not a shipped instrument; a site-derived table completes "
+            "a shipped skeleton",
+        )
+    if not base.is_skeleton:
+        raise OverlayError(
+            file,
+            "id",
+            f"{site.id} ships with verified points; a site-derived table may complete only a "
+            "skeleton",
+        )
+    base_factors = [i.factor for i in base.items]
+    site_factors = [i.factor for i in site.items]
+    if sorted(base_factors) != sorted(site_factors):
+        missing = sorted(set(base_factors) - set(site_factors))
+        extra = sorted(set(site_factors) - set(base_factors))
+        raise OverlayError(
+            file,
+            "items",
+            f"A2: factors must be exactly {base_factors}; missing {missing}, "
+            f"not in the published instrument {extra}",
+        )
+    if site.is_skeleton:
+        raise OverlayError(file, "items", "A3: every category needs integer points")
+    if base.direction and site.direction != base.direction:
+        raise OverlayError(
+            file, "direction", f"A7: direction {site.direction}, published {base.direction}"
+        )
+    if site.outcome != base.outcome:
+        raise OverlayError(file, "outcome", f"outcome {site.outcome}, published {base.outcome}")
+    reach = achievable_totals(site)
+    lo, hi = min(reach), max(reach)
+    if tuple(derived.derived_range) != (lo, hi) or site.total_range != (lo, hi):
+        raise OverlayError(
+            file,
+            "derived.derived_range",
+            f"derived_range {list(derived.derived_range)} and total_range "
+            f"{list(site.total_range or ())} must both be the achievable range [{lo}, {hi}]",
+        )
+    if derived.published_range != base.total_range:
+        raise OverlayError(
+            file,
+            "derived.published_range",
+            f"published_range {derived.published_range}, published {base.total_range}",
+        )
+    kept, dropped, unreachable = derived_group_ranges(base.groups, reach)
+    expected = [(f"{lo_}-{hi_}", g.category) for g, lo_, hi_ in kept]
+    got = [(g.label, g.category) for g in site.groups]
+    if got != expected:
+        raise OverlayError(
+            file,
+            "groups",
+            "A5: groups must be the published cut-offs laid on the derived range: expected "
+            f"{[e[0] for e in expected]}, got {[g[0] for g in got]}",
+        )
+    if sorted(derived.dropped_groups) != sorted(dropped):
+        raise OverlayError(
+            file,
+            "derived.dropped_groups",
+            f"dropped_groups {list(derived.dropped_groups)}, by the rule {dropped}",
+        )
+    merged = site.model_copy(update={"unreachable_totals": tuple(unreachable)})
+    try:
+        check_instrument(merged, file, text)
+    except OverlayError:
+        raise
+    except DefinitionError as exc:
+        raise OverlayError(file, exc.path, f"A3/A5: {exc.detail}", exc.line) from None
+    rule = rounding_rules()[derived.rounding]
+    for i, item in enumerate(site.items):
+        for j, cat in enumerate(item.categories):
+            if cat.rate is None:
+                raise OverlayError(
+                    file,
+                    f"items[{i}].categories[{j}]",
+                    f"A6: {item.factor} / {cat.label}: a site-derived category needs its rate",
+                )
+            if rule(cat.rate) != cat.points:
+                raise OverlayError(
+                    file,
+                    f"items[{i}].categories[{j}]",
+                    f"A6: {item.factor} / {cat.label}: points {cat.points}, but rate "
+                    f"{cat.rate:g}% / 10 rounded {derived.rounding} is {rule(cat.rate)}",
+                )
+    return merged
+
+
+def describe_accepted(inst: Instrument, shipped: Mapping[str, Instrument]) -> str:
+    """What ``mescc kb check`` prints for an accepted site-derived table (range compared)."""
+    d = inst.derived
+    if d is None:
+        return f"accepted: {inst.id} ({inst.verification})"
+    base = shipped.get(inst.id)
+    dropped = (
+        f"; published groups not reached and dropped: {', '.join(d.dropped_groups)}"
+        if d.dropped_groups
+        else ""
+    )
+    synthetic = " SYNTHETIC COHORT - a demonstration, never evidence;" if d.synthetic else ""
+    return (
+        f"accepted as site-derived table for {inst.id}:{synthetic} registry {d.registry}, "
+        f"{d.cohort_n} patients ({d.cohort_from} to {d.cohort_to}), derived by {d.derived_by} "
+        f"on {d.derived_on} ({d.derivation_n} derivation, {d.validation_n} held out); "
+        f"{range_comparison(inst, base.total_range if base else None)}{dropped}; "
+        "not the published table: results are labelled site-derived and decide the plan only "
+        f"where the site enables it ({ALLOW_SITE_DERIVED_ENV}=true)"
+    )

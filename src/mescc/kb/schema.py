@@ -13,11 +13,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Verification = Literal["primary", "secondary", "site-supplied", "unverified"]
+Verification = Literal["primary", "secondary", "site-supplied", "site-derived", "unverified"]
+#: Strength of a verification label (higher = stronger); ranks are contiguous from 0 because
+#: the table driver gathers labels by rank. ``site-derived`` (a site's own derivation by the
+#: published method, ``mescc derive``) is weaker than ``site-supplied`` (a published table a
+#: site verified) and stronger than ``unverified``.
 VERIFICATION_ORDER: dict[str, int] = {
-    "primary": 3,
-    "secondary": 2,
-    "site-supplied": 1,
+    "primary": 4,
+    "secondary": 3,
+    "site-supplied": 2,
+    "site-derived": 1,
     "unverified": 0,
 }
 PrognosisClass = Literal["poor", "intermediate", "favourable"]
@@ -271,6 +276,48 @@ class SiteInfo(BaseModel):
     redefines_verified: bool = False
 
 
+class SiteDerivation(BaseModel):
+    """Provenance of a site-derived table (``mescc derive``): the site's own registry, the
+    published construction rule applied to it, and the held-out validation.
+
+    A site-derived table is never the published table: its points are this registry's
+    category rates / 10, labelled ``site-derived`` in every output.
+    """
+
+    model_config = _M
+    registry: str
+    derived_by: str
+    derived_on: date
+    cohort_from: date
+    cohort_to: date
+    cohort_n: int = Field(ge=1)
+    derivation_n: int = Field(ge=1)
+    validation_n: int = Field(ge=0)
+    holdout_fraction: float = Field(ge=0, lt=1)
+    seed: int
+    method: str
+    rounding: Literal["nearest", "floor", "ceil"]
+    outcome: str
+    horizon_months: float | None = None
+    categories_source: str
+    published_range: tuple[int, int] | None = None
+    derived_range: tuple[int, int]
+    dropped_groups: tuple[str, ...] = ()
+    synthetic: bool = False
+    validation_report: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SiteDerivation:
+        if self.cohort_from > self.cohort_to:
+            raise ValueError(f"cohort_from {self.cohort_from} is after cohort_to {self.cohort_to}")
+        if self.derivation_n + self.validation_n != self.cohort_n:
+            raise ValueError(
+                f"derivation_n {self.derivation_n} + validation_n {self.validation_n} "
+                f"!= cohort_n {self.cohort_n}"
+            )
+        return self
+
+
 class Instrument(BaseModel):
     """One published instrument (score or classification), or its skeleton."""
 
@@ -298,6 +345,7 @@ class Instrument(BaseModel):
     groups: tuple[Group, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
     site: SiteInfo | None = None
+    derived: SiteDerivation | None = None
     site_constraints: SiteConstraints | None = None
     extra_inputs: tuple[str, ...] = ()
 
@@ -328,6 +376,17 @@ class Instrument(BaseModel):
                     raise ValueError(f"group {g.label}: a score group needs a range")
         if self.site is not None and self.verification != "site-supplied":
             raise ValueError("a file with a site block must have verification: site-supplied")
+        if self.derived is not None:
+            if self.site is not None:
+                raise ValueError(
+                    "a table is site-supplied (site) or site-derived (derived), not both"
+                )
+            if self.verification != "site-derived":
+                raise ValueError("a file with a derived block must have verification: site-derived")
+        elif self.verification == "site-derived":
+            raise ValueError(
+                "verification: site-derived needs a derived block (written by mescc derive)"
+            )
         return self
 
     def check_tiling(self) -> None:

@@ -339,6 +339,34 @@ class Prognosis:
         }
 
 
+def may_vote(verification: str, inst: Instrument, rules: PlanRules, allow_unverified: bool) -> bool:
+    """Whether a result of this instrument with this verification may vote.
+
+    ``site-derived`` results (a table derived on the site's own registry, ``mescc derive``)
+    vote only where the site enabled them (``MESCC_ALLOW_SITE_DERIVED``) and never when the
+    table was derived on a synthetic cohort.
+    """
+    if verification == "site-derived":
+        from mescc.errors import DefinitionError, InputError, Problem
+        from mescc.kb.overlay import ALLOW_SITE_DERIVED_ENV, site_derived_may_decide
+
+        derived = inst.derived
+        try:
+            return site_derived_may_decide(synthetic=bool(derived and derived.synthetic))
+        except DefinitionError as exc:  # the site's setting is not a boolean: bad input
+            raise InputError(
+                [
+                    Problem(
+                        ALLOW_SITE_DERIVED_ENV,
+                        None,
+                        "true or false",
+                        f"{ALLOW_SITE_DERIVED_ENV}: {exc.detail}",
+                    )
+                ]
+            ) from None
+    return _may_decide(verification, rules, allow_unverified)
+
+
 def _may_decide(verification: str, rules: PlanRules, allow_unverified: bool) -> bool:
     return verification in rules.prognosis.deciding_levels or (
         allow_unverified and verification == "unverified"
@@ -374,7 +402,7 @@ def read_instruments(
         if view is None or inst is None:
             continue
         tier = rules.prognosis.tier_of(iid).id
-        may = _may_decide(view.verification, rules, allow_unverified)
+        may = may_vote(view.verification, inst, rules, allow_unverified)
         if view.computed:
             group = group_of(inst, view.group)
             cls = group.prognosis if group is not None else None
@@ -382,7 +410,10 @@ def read_instruments(
             note = None
             if cls is not None and not may:
                 note = (
-                    f"{view.verification} result: shown, not used to classify "
+                    "site-derived result: shown, not used to classify (site-derived tables "
+                    "decide only where the site enables them, never from a synthetic cohort)"
+                    if view.verification == "site-derived"
+                    else f"{view.verification} result: shown, not used to classify "
                     "(use --allow-unverified to let it decide)"
                 )
             elif cls is None:
@@ -530,7 +561,7 @@ def read_two_month(
     info: list[dict[str, Any]] = []
     if view.computed:
         met = threshold_met(decision, view.points)
-        very_likely = bool(met) and _may_decide(view.verification, rules, allow_unverified)
+        very_likely = bool(met) and may_vote(view.verification, inst, rules, allow_unverified)
         group = group_of(inst, view.group)
         if very_likely:
             rec = f" {group.recommendation}." if group and group.recommendation else ""
@@ -788,6 +819,23 @@ def classify_prognosis(
     source_verification = source.verification if source else None
     if consensus is not None:
         reasons.extend(_consensus_reasons(consensus, read, kb, rules))
+        derived = [c for c in counted if c.verification == "site-derived"]
+        if derived:
+            names = ", ".join(kb.instruments[c.instrument].name for c in derived)
+            warnings.append(
+                f"Survival prognosis counts {names}, a table derived on this site's own registry "
+                "(site-derived), because the site enabled site-derived tables."
+            )
+            reasons.append(
+                Reason(
+                    "site_derived_instrument_votes",
+                    f"{names} votes with a site-derived table (this site's registry, not the "
+                    "published table), because the site enabled site-derived tables.",
+                    tuple(c.instrument for c in derived),
+                    {},
+                    "site-derived",
+                )
+            )
         unverified = [c for c in counted if c.verification == "unverified"]
         if unverified:
             names = ", ".join(kb.instruments[c.instrument].name for c in unverified)

@@ -242,11 +242,24 @@ def _canonical_ranking(
     plan runs once per distinct canonical combination. A property test proves the result
     equals ``build_plan`` for the same patient.
     """
-    from mescc.plan.prognosis import CLASSES, _may_decide, classify_prognosis, threshold_met
+    from mescc.plan.prognosis import (
+        CLASSES,
+        _may_decide,
+        classify_prognosis,
+        may_vote,
+        threshold_met,
+    )
 
     order = set(rules.prognosis.order)
     eol_id = rules.prognosis.end_of_life.instrument
     levels = [label for label in VERIFICATION_ORDER if _may_decide(label, rules, allow_unverified)]
+
+    def levels_of(iid: str) -> list[str]:
+        """The labels that may vote for this instrument (site-derived: per instrument)."""
+        inst = kb.instruments[iid]
+        extra = ["site-derived"] if may_vote("site-derived", inst, rules, allow_unverified) else []
+        return [*levels, *extra]
+
     deciding_label = levels[0] if levels else "primary"
     other_label = next((v for v in VERIFICATION_ORDER if v not in levels), "unverified")
     status = {iid: pl.col(f"{iid}__status").cast(pl.String) for iid in ids}
@@ -255,7 +268,12 @@ def _canonical_ranking(
         ci = cis[iid]
         st = status[iid]
         if iid in order:
-            allowed = pl.col(f"{iid}__verification").cast(pl.String).is_in(levels).fill_null(False)
+            allowed = (
+                pl.col(f"{iid}__verification")
+                .cast(pl.String)
+                .is_in(levels_of(iid))
+                .fill_null(False)
+            )
             code: pl.Expr = pl.when(st == "not_applicable").then(0).otherwise(1)
             if ci.groups and not ci.skeleton:
                 cls_of_group = pl.Series(
@@ -306,7 +324,9 @@ def _canonical_ranking(
             cgroup = pl.lit(pl.Series(canon, dtype=pl.Int64)).gather(
                 pl.col(f"{iid}__group").to_physical()
             )
-            allowed_i = pl.col(f"{iid}__verification").cast(pl.String).is_in(levels).cast(pl.Int64)
+            allowed_i = (
+                pl.col(f"{iid}__verification").cast(pl.String).is_in(levels_of(iid)).cast(pl.Int64)
+            )
             offset: pl.Expr = pl.lit(0, dtype=pl.Int64)
             npoints = 1
             thresholds = ci.definition.thresholds

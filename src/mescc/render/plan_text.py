@@ -25,6 +25,7 @@ _VERIFICATION = {
     "primary": "primary",
     "secondary": "secondary",
     "site-supplied": "site-supplied",
+    "site-derived": "SITE-DERIVED",
     "unverified": "UNVERIFIED",
     "computed": "COMPUTED",
     "project_decision": "project decision",

@@ -29,6 +29,7 @@ _VERIFICATION_TEXT = {
     "primary": "primary source",
     "secondary": "secondary sources only",
     "site-supplied": "site-supplied points",
+    "site-derived": "SITE-DERIVED points (this site's registry, not the published table)",
     "unverified": "UNVERIFIED",
 }
 
@@ -124,6 +125,9 @@ def render_text(doc: dict[str, Any], console: Console) -> None:
     pid = doc.get("patient", {}).get("id")
     head = f"MESCC assessment{f' - patient {pid}' if pid else ''}"
     console.print(Text(head, style="bold"))
+    derived = doc.get("site_derived")
+    if derived:
+        console.print(Text(derived["statement"], style="bold yellow"))
     plan = doc.get("plan")
     if plan is not None:
         from mescc.render.plan_text import plan_renderables

@@ -1,0 +1,1 @@
+"""Registry mode: validate instruments on a cohort, derive site tables, synthetic cohorts."""
