@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from mescc.api.audit import Caller
 from mescc.api.models import ApiToken, User
+from mescc.api.params import nul_problem
 
 TOKEN_PREFIX = "mescc_"
 MIN_PASSWORD_LENGTH = 8
+USERNAME_MAX_CHARS = 150
 
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
@@ -38,6 +40,10 @@ def create_user(session: Session, username: str, password: str) -> Caller:
     username = username.strip()
     if not username:
         raise AccountError("username must not be empty")
+    if len(username) > USERNAME_MAX_CHARS or nul_problem(username):
+        raise AccountError(
+            f"username must have at most {USERNAME_MAX_CHARS} characters and no NUL character"
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -55,7 +61,9 @@ def create_user(session: Session, username: str, password: str) -> Caller:
 
 def authenticate(session: Session, username: str, password: str) -> Caller | None:
     """The user if ``password`` is theirs and they are active, else None."""
-    user = session.scalar(select(User).where(User.username == username))
+    # A name the database cannot hold (a NUL) is no one's name: it is not looked up at all.
+    storable = nul_problem(username) is None and len(username) <= USERNAME_MAX_CHARS
+    user = session.scalar(select(User).where(User.username == username)) if storable else None
     stored = user.password_hash if user is not None else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)

@@ -26,6 +26,7 @@ from mescc.api.middleware import (
     SecurityHeadersMiddleware,
 )
 from mescc.api.routes import api_router, pages_router, public_router
+from mescc.api.storage import StorageHealth
 from mescc.api.templating import STATIC_DIR, create_templates
 from mescc.assessment import assess
 from mescc.patient import Patient
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
     app.state.templates = templates
+    app.state.storage_health = StorageHealth(settings.database_url)
     app.state.knowledge_base = load_knowledge_base(settings)
 
     install_error_handlers(app, templates)

@@ -8,6 +8,7 @@ first migration refuse UPDATE and DELETE underneath.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mescc import __version__
 from mescc.api.models import AssessmentRecord
+from mescc.api.params import nul_problem
 from mescc.api.responses import dumps
+from mescc.errors import InputError, Problem
 
 
 class AuditViolation(RuntimeError):
@@ -94,6 +97,61 @@ def recommended_regimen(document: Mapping[str, Any]) -> str | None:
     return None
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _wide_integers(value: Any, path: str = "") -> list[tuple[str, int]]:
+    """Every integer in ``value`` beyond 64 bits, with its dotted path (the stored JSON text
+    is written by orjson, which holds 64-bit integers only)."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [] if value in _INT64 else [(path or "body", value)]
+    if isinstance(value, Mapping):
+        return [w for k, v in value.items() for w in _wide_integers(v, f"{path}.{k}".strip("."))]
+    if isinstance(value, list):
+        return [w for i, v in enumerate(value) for w in _wide_integers(v, f"{path}[{i}]")]
+    return []
+
+
+def _refuse_unstorable_inputs(inputs: Mapping[str, Any]) -> None:
+    """A narrow guard of the store: integers it cannot write are refused (nothing is stored).
+    The patient model's field ranges refuse them first once every field has a range."""
+    wide = _wide_integers(inputs)
+    if wide:
+        raise InputError(
+            [
+                Problem(
+                    field=path,
+                    value=str(number)[:40] + ("..." if len(str(number)) > 40 else ""),
+                    allowed="an integer within 64 bits",
+                    message=f"{path}: {str(number)[:40]}... is beyond 64 bits and cannot be "
+                    "stored; allowed: an integer within 64 bits",
+                )
+                for path, number in wide
+            ]
+        )
+
+
+def _refuse_unstorable_ref(patient_ref: Any) -> None:
+    """The patient reference is indexed as text: a NUL in it is refused (nothing is stored)."""
+    if not isinstance(patient_ref, str):
+        return
+    reason = nul_problem(patient_ref)
+    if reason is not None:
+        raise InputError(
+            [
+                Problem(
+                    field="id",
+                    value=patient_ref,
+                    allowed="text without NUL characters",
+                    message=f"id: {json.dumps(patient_ref)[:200]} {reason}; "
+                    "allowed: text without NUL characters",
+                )
+            ]
+        )
+
+
 _INSERT = insert(AssessmentRecord).returning(AssessmentRecord.id)
 
 
@@ -110,8 +168,10 @@ def record_assessment(
     One INSERT ... RETURNING id (SQLAlchemy Core: no unit of work is needed to append a row that
     is never loaded, changed or deleted again), then the commit.
     """
-    document_text = canonical_json(document)
+    _refuse_unstorable_inputs(inputs)
     patient_ref = inputs.get("id")
+    _refuse_unstorable_ref(patient_ref)
+    document_text = canonical_json(document)
     kb_version = document.get("knowledge_base_version")
     schema_version = document.get("schema_version")
     values: dict[str, Any] = {

@@ -16,9 +16,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mescc.api.responses import JSONBody
+from mescc.api.storage import storage_failure
 from mescc.errors import InputError
 
 logger = logging.getLogger("mescc.api")
@@ -158,6 +160,52 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
             headers=headers,
         )
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DBAPIError)
+        failure = storage_failure(exc)
+        if failure is None and isinstance(exc, DataError):
+            # A value the database refused (the parameter types should have caught it first).
+            logger.warning(
+                "database refused a value (%s) in %s", type(exc.orig).__name__, request.url.path
+            )
+            return problems_response(
+                422,
+                [
+                    problem(
+                        None,
+                        None,
+                        "values the database can store",
+                        "request: a value cannot be stored by the database; "
+                        "allowed: values the database can store",
+                    )
+                ],
+            )
+        if failure is None:
+            raise exc
+        request.app.state.storage_health.record_failure(failure)
+        logger.error("database write failed: %s (%s)", failure, type(exc.orig).__name__)
+        message = (
+            f"database: {failure}; nothing was stored; "
+            "allowed: retry when the service reports writes ok at /health"
+        )
+        headers = {"Retry-After": "30"}
+        if is_api_path(request):
+            return problems_response(
+                503, [problem("database", None, None, message)], headers=headers
+            )
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {
+                "status_code": 503,
+                "title": "The service cannot store data right now",
+                "problems": [problem("database", None, None, message)],
+            },
+            status_code=503,
+            headers=headers,
+        )
+
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(InputError, on_input_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

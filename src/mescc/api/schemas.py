@@ -80,9 +80,10 @@ class RerunResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="`ok`, `degraded` (writes failing) or `unavailable`")
     version: str
-    database: str
+    database: str = Field(description="`ok` or `unreachable`")
+    writes: str = Field(description="`ok` or `failing: <reason>`")
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -90,6 +91,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing or unknown bearer token",
         404: "No such assessment",
         413: "Request body too large",
+        503: "Service unavailable: writes failing (disk full ...) or the PDF queue is full",
         422: "Invalid input: every bad field with its value and what is allowed",
     }
     return {

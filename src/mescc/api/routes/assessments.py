@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,6 +13,13 @@ from mescc.api.audit import AssessmentFilter, StoredAssessment
 from mescc.api.body import patient_json, patient_request_body
 from mescc.api.deps import CallerDep, DbDep, KnowledgeBaseDep
 from mescc.api.errors import problem
+from mescc.api.params import (
+    AssessmentIdPath,
+    OffsetQuery,
+    StoredText,
+    UTCDateTimeParam,
+    text_filter,
+)
 from mescc.api.pdf import report_pdf
 from mescc.api.responses import JSONBody
 from mescc.api.schemas import AssessmentPage, AssessmentResponse, RerunResponse, error_responses
@@ -31,12 +37,6 @@ _EXAMPLE_PATIENT = {
     "other_bone_metastases": True,
     "escc_grade": "2",
 }
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def load_or_404(db: DbDep, assessment_id: int) -> StoredAssessment:
@@ -61,11 +61,12 @@ def load_or_404(db: DbDep, assessment_id: int) -> StoredAssessment:
     "",
     status_code=201,
     response_model=AssessmentResponse,
-    responses=error_responses(401, 413, 422),
+    responses=error_responses(401, 413, 422, 503),
     summary="Assess a patient and store the assessment",
     openapi_extra={"requestBody": patient_request_body(_EXAMPLE_PATIENT)},
 )
 async def create_assessment(
+    request: Request,
     patient: Annotated[dict[str, Any], Depends(patient_json)],
     caller: CallerDep,
     db: DbDep,
@@ -87,6 +88,7 @@ async def create_assessment(
         knowledge_base=knowledge_base,
         allow_unverified=allow_unverified,
     )
+    request.app.state.storage_health.record_success()
     return JSONBody(
         assessing.api_view(record),
         status_code=201,
@@ -104,20 +106,22 @@ def list_assessments(
     request: Request,
     db: DbDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     created_after: Annotated[
-        datetime | None, Query(description="ISO date or date-time (UTC if no zone)")
+        UTCDateTimeParam | None, Query(description="ISO date or date-time (UTC if no zone)")
     ] = None,
-    created_before: Annotated[datetime | None, Query()] = None,
-    user: Annotated[str | None, Query(description="User name")] = None,
+    created_before: Annotated[
+        UTCDateTimeParam | None, Query(description="ISO date or date-time (UTC if no zone)")
+    ] = None,
+    user: Annotated[StoredText | None, text_filter("User name")] = None,
     regimen: Annotated[
-        str | None, Query(description="Recommended regimen, e.g. `5 x 4 Gy`")
+        StoredText | None, text_filter("Recommended regimen, e.g. `5 x 4 Gy`")
     ] = None,
-    patient_ref: Annotated[str | None, Query(description="The patient's `id` field")] = None,
+    patient_ref: Annotated[StoredText | None, text_filter("The patient's `id` field")] = None,
 ) -> JSONBody:
     where = AssessmentFilter(
-        created_after=_aware(created_after),
-        created_before=_aware(created_before),
+        created_after=created_after,
+        created_before=created_before,
         user=user,
         regimen=regimen,
         patient_ref=patient_ref,
@@ -145,7 +149,7 @@ def list_assessments(
     responses=error_responses(401, 404, 422),
     summary="One stored assessment, exactly as it was returned when made",
 )
-def get_assessment(assessment_id: int, db: DbDep) -> JSONBody:
+def get_assessment(assessment_id: AssessmentIdPath, db: DbDep) -> JSONBody:
     return JSONBody(assessing.api_view(load_or_404(db, assessment_id)))
 
 
@@ -158,7 +162,7 @@ def get_assessment(assessment_id: int, db: DbDep) -> JSONBody:
     },
     summary="Printable PDF report of a stored assessment",
 )
-def get_report(assessment_id: int, request: Request, db: DbDep) -> Response:
+def get_report(assessment_id: AssessmentIdPath, request: Request, db: DbDep) -> Response:
     record = load_or_404(db, assessment_id)
     pdf = report_pdf(request.app.state.templates, record)
     return Response(
@@ -174,7 +178,9 @@ def get_report(assessment_id: int, request: Request, db: DbDep) -> Response:
     responses=error_responses(401, 404, 422),
     summary="Re-run the stored inputs on the current knowledge base and show what changed",
 )
-def rerun_assessment(assessment_id: int, db: DbDep, knowledge_base: KnowledgeBaseDep) -> JSONBody:
+def rerun_assessment(
+    assessment_id: AssessmentIdPath, db: DbDep, knowledge_base: KnowledgeBaseDep
+) -> JSONBody:
     """Nothing is stored; the stored assessment is never changed."""
     record = load_or_404(db, assessment_id)
     return JSONBody(assessing.rerun(record, knowledge_base=knowledge_base).as_dict())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -11,8 +12,21 @@ from mescc.api.errors import problems_response
 from mescc.api.responses import JSONBody
 from mescc.api.schemas import error_responses
 from mescc.errors import InputError
+from mescc.fields import COURSE_FIELDS
 
 router = APIRouter(prefix="/dose", tags=["dose"])
+
+# The ranges of a radiotherapy course in the library's field table (not restated here): a
+# fraction count or dose beyond them was echoed back as an integer JSON cannot carry (a 500).
+_COURSE = {spec.key: spec for spec in COURSE_FIELDS}
+_FRACTIONS = _COURSE["fractions"]
+_DOSE = _COURSE["dose_per_fraction_gy"]
+
+
+def _refused(message: str) -> JSONBody:
+    return problems_response(
+        422, [{"field": None, "value": None, "allowed": None, "message": message}]
+    )
 
 
 @router.get(
@@ -22,16 +36,36 @@ router = APIRouter(prefix="/dose", tags=["dose"])
     summary="BED and EQD2 (linear-quadratic model, no time factor)",
 )
 def dose(
-    fractions: Annotated[int, Query(ge=1, description="Number of fractions")],
-    dose_per_fraction_gy: Annotated[float, Query(gt=0, description="Dose per fraction (Gy)")],
-    alpha_beta: Annotated[float, Query(gt=0, description="α/β ratio (Gy)")] = 10.0,
+    fractions: Annotated[
+        int,
+        Query(ge=_FRACTIONS.minimum, le=_FRACTIONS.maximum, description="Number of fractions"),
+    ],
+    dose_per_fraction_gy: Annotated[
+        float,
+        Query(
+            ge=_DOSE.minimum,
+            le=_DOSE.maximum,
+            allow_inf_nan=False,
+            description="Dose per fraction (Gy)",
+        ),
+    ],
+    alpha_beta: Annotated[
+        float, Query(gt=0, allow_inf_nan=False, description="α/β ratio (Gy)")
+    ] = 10.0,
 ) -> JSONBody:
     try:
-        return JSONBody(core.dose_document(fractions, dose_per_fraction_gy, alpha_beta))
+        document = core.dose_document(fractions, dose_per_fraction_gy, alpha_beta)
     except InputError:
         raise
-    except ValueError as exc:
-        message = f"dose: {exc}; allowed: a regimen the linear-quadratic model accepts"
-        return problems_response(
-            422, [{"field": None, "value": None, "allowed": None, "message": message}]
+    except (ValueError, ArithmeticError) as exc:
+        return _refused(f"dose: {exc}; allowed: a regimen the linear-quadratic model accepts")
+    if not all(
+        math.isfinite(value)
+        for value in document.values()
+        if isinstance(value, float) and not isinstance(value, bool)
+    ):
+        return _refused(
+            "alpha_beta: the BED of this regimen is not a finite number; "
+            "allowed: an α/β ratio that gives a finite BED"
         )
+    return JSONBody(document)
