@@ -27,16 +27,36 @@ logger = logging.getLogger("mescc.api")
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 _MAX_VALUE_CHARS = 200
+#: At most this many problems are listed in one response; the last line says how many more.
+MAX_PROBLEMS = 50
 
 
 def problem(field: str | None, value: Any, allowed: str | None, message: str) -> dict[str, Any]:
     return {"field": field, "value": value, "allowed": allowed, "message": message}
 
 
+def capped(problems: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first :data:`MAX_PROBLEMS` problems and, if there were more, one line counting the
+    rest (a body with 12,000 unknown keys answered with a 1.5 MB 422 before)."""
+    if len(problems) <= MAX_PROBLEMS:
+        return list(problems)
+    rest = len(problems) - MAX_PROBLEMS
+    return [
+        *problems[:MAX_PROBLEMS],
+        problem(
+            None,
+            None,
+            None,
+            f"body: {rest} more problems not listed; allowed: at most {MAX_PROBLEMS} listed "
+            "per response (fix these and send again)",
+        ),
+    ]
+
+
 def problems_response(
     status_code: int, problems: Sequence[dict[str, Any]], headers: dict[str, str] | None = None
 ) -> JSONBody:
-    return JSONBody({"detail": list(problems)}, status_code=status_code, headers=headers)
+    return JSONBody({"detail": capped(problems)}, status_code=status_code, headers=headers)
 
 
 def is_api_path(request: Request) -> bool:

@@ -84,11 +84,17 @@ class Health(BaseModel):
     version: str
     database: str = Field(description="`ok` or `unreachable`")
     writes: str = Field(description="`ok` or `failing: <reason>`")
+    audit_trail: str = Field(
+        description="`intact at start`, `broken at start: <row>` (only with "
+        "MESCC_AUDIT_ON_BROKEN_CHAIN=warn) or `verified by mescc serve`"
+    )
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
-        401: "Missing or unknown bearer token",
+        401: "Missing, unknown, expired or revoked bearer token",
+        403: "The caller's role does not allow this",
+        415: "The body is not declared as JSON (Content-Type: application/json)",
         404: "No such assessment",
         413: "Request body too large",
         503: "Service unavailable: writes failing (disk full ...) or the PDF queue is full",

@@ -2,6 +2,14 @@
 
 from mescc.api.models.assessment import AssessmentRecord
 from mescc.api.models.base import Base
-from mescc.api.models.user import ApiToken, User
+from mescc.api.models.user import ROLES, ApiToken, LoginFailure, User, WebSession
 
-__all__ = ["ApiToken", "AssessmentRecord", "Base", "User"]
+__all__ = [
+    "ROLES",
+    "ApiToken",
+    "AssessmentRecord",
+    "Base",
+    "LoginFailure",
+    "User",
+    "WebSession",
+]

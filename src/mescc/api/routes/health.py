@@ -21,7 +21,9 @@ router = APIRouter(tags=["health"])
 )
 def health(request: Request, db: DbDep) -> JSONBody:
     """``database``: reachable; ``writes``: ``ok`` or ``failing: <reason>`` (disk full,
-    read-only storage ...). Either failing answers 503, so a load balancer takes it out."""
+    read-only storage ...); ``audit_trail``: what the start-up check of the hash chain found.
+    Any of them failing answers 503, so a load balancer takes the instance out."""
+    trail: str = request.app.state.audit_chain
     try:
         db.execute(text("SELECT 1"))
     except SQLAlchemyError:
@@ -31,18 +33,17 @@ def health(request: Request, db: DbDep) -> JSONBody:
                 "version": __version__,
                 "database": "unreachable",
                 "writes": "failing: the database is unreachable",
+                "audit_trail": trail,
             },
             status_code=503,
         )
     failing = request.app.state.storage_health.writes()
-    if failing is not None:
-        return JSONBody(
-            {
-                "status": "degraded",
-                "version": __version__,
-                "database": "ok",
-                "writes": f"failing: {failing}",
-            },
-            status_code=503,
-        )
-    return JSONBody({"status": "ok", "version": __version__, "database": "ok", "writes": "ok"})
+    broken = trail.startswith("broken")
+    body = {
+        "status": "degraded" if failing is not None or broken else "ok",
+        "version": __version__,
+        "database": "ok",
+        "writes": f"failing: {failing}" if failing is not None else "ok",
+        "audit_trail": trail,
+    }
+    return JSONBody(body, status_code=503 if failing is not None or broken else 200)

@@ -24,7 +24,6 @@ from mescc.api.params import (
     OffsetQuery,
     StoredText,
 )
-from mescc.api.pdf import report_pdf
 from mescc.api.presentation import regimen_chart
 from mescc.errors import InputError
 
@@ -58,8 +57,9 @@ def render(
     return response
 
 
-def stored_or_404(db: DbDep, assessment_id: AssessmentIdPath) -> StoredAssessment:
-    record = audit.get_assessment(db, assessment_id)
+def stored_or_404(db: DbDep, assessment_id: int, viewer: Caller) -> StoredAssessment:
+    """The assessment, or 404 when it does not exist or ``viewer`` may not see it."""
+    record = audit.get_assessment(db, assessment_id, viewer=viewer)
     if record is None:
         raise HTTPException(status_code=404, detail="Assessment not found")
     return record
@@ -76,8 +76,8 @@ def home() -> RedirectResponse:
 
 
 @router.post("/logout")
-def logout(request: Request) -> RedirectResponse:
-    log_out(request)
+def logout(request: Request, db: DbDep) -> RedirectResponse:
+    log_out(request, db)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -125,7 +125,7 @@ def new_assessment(
     values: dict[str, str] = {}
     allow_unverified = False
     if source.isdigit() and len(source) <= 19 and int(source) <= DATABASE_INTEGER_MAX:
-        record = audit.get_assessment(db, int(source))
+        record = audit.get_assessment(db, int(source), viewer=user)
         if record is not None:
             values = forms.form_values(record.inputs)
             allow_unverified = record.allow_unverified
@@ -188,7 +188,7 @@ def history(
         regimen=regimen or None,
         patient_ref=patient_ref or None,
     )
-    page = audit.list_assessments(db, where, limit=HISTORY_PAGE_SIZE, offset=offset)
+    page = audit.list_assessments(db, where, viewer=user, limit=HISTORY_PAGE_SIZE, offset=offset)
     filters = {
         "created_after": day.isoformat() if day else "",
         "user": who,
@@ -207,7 +207,7 @@ def history(
         {
             "page": page,
             "filters": filters,
-            "choices": audit.distinct_values(db),
+            "choices": audit.distinct_values(db, viewer=user),
             "prev_url": link(max(offset - HISTORY_PAGE_SIZE, 0)) if offset > 0 else None,
             "next_url": link(offset + HISTORY_PAGE_SIZE)
             if offset + HISTORY_PAGE_SIZE < page.total
@@ -220,7 +220,7 @@ def history(
 def result(
     request: Request, user: WebUserDep, db: DbDep, assessment_id: AssessmentIdPath
 ) -> HTMLResponse:
-    record = stored_or_404(db, assessment_id)
+    record = stored_or_404(db, assessment_id, user)
     return render(request, "result.html", user, {"record": record, "chart": _chart(record)})
 
 
@@ -228,15 +228,18 @@ def result(
 def patient_summary(
     request: Request, user: WebUserDep, db: DbDep, assessment_id: AssessmentIdPath
 ) -> HTMLResponse:
-    record = stored_or_404(db, assessment_id)
+    record = stored_or_404(db, assessment_id, user)
     return render(request, "summary.html", user, {"record": record})
 
 
 @router.get("/assessments/{assessment_id}/report.pdf")
-def report(request: Request, db: DbDep, assessment_id: AssessmentIdPath) -> Response:
-    record = stored_or_404(db, assessment_id)
+async def report(
+    request: Request, user: WebUserDep, db: DbDep, assessment_id: AssessmentIdPath
+) -> Response:
+    record = stored_or_404(db, assessment_id, user)
+    pdf = await request.app.state.pdf_renderer.render(request.app.state.templates, record)
     return Response(
-        report_pdf(request.app.state.templates, record),
+        pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="mescc-assessment-{record.id}.pdf"'},
     )
@@ -250,7 +253,7 @@ def rerun(
     knowledge_base: KnowledgeBaseDep,
     assessment_id: AssessmentIdPath,
 ) -> HTMLResponse:
-    record = stored_or_404(db, assessment_id)
+    record = stored_or_404(db, assessment_id, user)
     try:
         outcome = assessing.rerun(record, knowledge_base=knowledge_base)
     except InputError as error:
