@@ -41,10 +41,6 @@ def _limits() -> tuple[float, int, int]:
     return settings.header_timeout_seconds, settings.max_header_bytes, settings.max_connections
 
 
-class _HeadersTooLarge(Exception):
-    pass
-
-
 def _response(status: bytes) -> bytes:
     return b"HTTP/1.1 " + status + b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
@@ -103,33 +99,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.transport.is_closing():
             return
-        try:
-            super().data_received(data)
-        except _HeadersTooLarge:  # pragma: no cover - httptools wraps callback errors
-            self._refuse(b"431 Request Header Fields Too Large")
-
-    def send_400_response(self, msg: str) -> None:
-        if self._header_bytes > self._max_header_bytes:
-            self._refuse(b"431 Request Header Fields Too Large")
-            return
-        super().send_400_response(msg)
-
-    def _count(self, size: int) -> None:
-        self._header_bytes += size
-        if self._header_bytes > self._max_header_bytes:
-            raise _HeadersTooLarge
+        super().data_received(data)
+        # httptools buffers a header until it is complete (on_header is called once), so the
+        # bytes of a request still without its headers are counted as they arrive.
+        if self in _PENDING:
+            self._header_bytes += len(data)
+            if self._header_bytes > self._max_header_bytes:
+                self._refuse(b"431 Request Header Fields Too Large")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._await_headers()
-
-    def on_url(self, url: bytes) -> None:
-        self._count(len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value) + 4)
-        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._headers_done()
