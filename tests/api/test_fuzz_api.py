@@ -4,6 +4,9 @@ Generated requests, valid and invalid, for every operation of the OpenAPI schema
 the ASGI app with a real bearer token. No response may be a 5xx and every response must conform
 to the schema (status code, content type, body). The example count is bounded (a couple of
 minutes at most on the shared machine); ``MESCC_FUZZ_EXAMPLES`` raises it for a deeper run.
+
+The web forms and the unauthenticated login are not in the schema; hypothesis sends them
+arbitrary text (NUL characters, 5,000-digit numbers, lone surrogates ...) the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from typing import Any
 
 import schemathesis
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -23,7 +28,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-EXAMPLES = int(os.environ.get("MESCC_FUZZ_EXAMPLES", "25"))
+from mescc.api.forms import all_fields
+
+from .conftest import csrf_of
+
+EXAMPLES = int(os.environ.get("MESCC_FUZZ_EXAMPLES", "60"))
 # Each existing id costs a WeasyPrint render (seconds of CPU): fewer examples there.
 FEW_EXAMPLES = {"GET /api/v1/assessments/{assessment_id}/report.pdf": max(3, EXAMPLES // 5)}
 CHECKS = [
@@ -99,3 +108,57 @@ def test_no_5xx_and_every_response_conforms(app: FastAPI, token: str) -> None:
     print(f"\nschemathesis: {report}")
     assert not run.failures, report + "\n\n" + "\n\n".join(run.failures[:30])
     assert run.server_errors == 0, report
+
+
+# ---- the web forms (not in the OpenAPI schema) ------------------------------------------
+
+_FORM_KEYS = [f.key for f in all_fields()]
+_NASTY_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["\x00", "a\x00b", "9" * 5000, "-" + "9" * 30, "1e400", "nan", "\ud800"]),
+)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+@given(form=st.dictionaries(st.sampled_from(_FORM_KEYS), _NASTY_TEXT, max_size=8))
+def test_the_patient_form_never_answers_5xx(web: TestClient, form: dict[str, str]) -> None:
+    page = web.get("/assessments/new")
+    data = {
+        k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in form.items()
+    }
+    response = web.post("/assessments", data={**data, "csrf_token": csrf_of(page.text)})
+    assert response.status_code in {303, 422}, response.text[:500]
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+@given(username=_NASTY_TEXT, password=_NASTY_TEXT, next_url=_NASTY_TEXT)
+def test_the_unauthenticated_login_never_answers_5xx(
+    client: TestClient, username: str, password: str, next_url: str
+) -> None:
+    def clean(value: str) -> str:
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={
+            "username": clean(username),
+            "password": clean(password),
+            "next": clean(next_url),
+            "csrf_token": csrf_of(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code in {303, 401, 422, 429}

@@ -126,18 +126,20 @@ def _refuse_unstorable_inputs(inputs: Mapping[str, Any]) -> None:
     The patient model's field ranges refuse them first once every field has a range."""
     wide = _wide_integers(inputs)
     if wide:
-        raise InputError(
-            [
+        problems = []
+        for path, number in wide:
+            digits = str(number)
+            shown = digits if len(digits) <= 40 else digits[:40] + "..."
+            problems.append(
                 Problem(
                     field=path,
-                    value=str(number)[:40] + ("..." if len(str(number)) > 40 else ""),
+                    value=shown,
                     allowed="an integer within 64 bits",
-                    message=f"{path}: {str(number)[:40]}... is beyond 64 bits and cannot be "
-                    "stored; allowed: an integer within 64 bits",
+                    message=f"{path}: {shown} is beyond 64 bits and cannot be stored; "
+                    "allowed: an integer within 64 bits",
                 )
-                for path, number in wide
-            ]
-        )
+            )
+        raise InputError(problems)
 
 
 def _refuse_unstorable_ref(patient_ref: Any) -> None:
