@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start the services the web-service tests need; idempotent, meant to run as root (CI does).
 #
-#  - PostgreSQL on 127.0.0.1:5432 with a role and a database `mescc_test` (password mescc_test);
+#  - PostgreSQL on 127.0.0.1:5432 with a role and a database `mescc_test` (password mescc_test),
+#    and the app role `mescc_test_app` (password mescc_test_app) of the role-split test;
 #    Debian's package is installed when missing, a cluster is created when there is none.
 #  - Debian's chromium at /usr/bin/chromium for the Playwright browser test.
 #
@@ -58,6 +59,12 @@ psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p 5432 "$
 if ! psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'mescc_test'" | grep -q 1; then
     log "creating role mescc_test"
     psql_admin -c "CREATE ROLE mescc_test LOGIN PASSWORD 'mescc_test'" >&2
+fi
+# The service's own role for the role-split test (docs/web.md): no ownership, only the
+# privileges `mescc db grant-app-role` gives it.
+if ! psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'mescc_test_app'" | grep -q 1; then
+    log "creating role mescc_test_app"
+    psql_admin -c "CREATE ROLE mescc_test_app LOGIN PASSWORD 'mescc_test_app' NOSUPERUSER NOCREATEDB NOCREATEROLE" >&2
 fi
 if ! psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'mescc_test'" | grep -q 1; then
     log "creating database mescc_test"

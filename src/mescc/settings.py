@@ -28,6 +28,16 @@
     default: every CDS Hooks call is refused with 401 until a client is configured.
 ``MESCC_FHIR_MAX_AGE_DAYS``
     Freshness window of current findings read from FHIR (default: ``fhir_mapping.yaml``).
+``MESCC_AUDIT_KEY``
+    Key of the audit trail's hash chain (HMAC-SHA256). When unset, generated once into
+    ``<data dir>/audit_key`` (mode 0600). Set it when several hosts share one database, and
+    keep a copy: without it the chain cannot be verified.
+``MESCC_AUDIT_ON_BROKEN_CHAIN``
+    ``refuse`` (default): the service does not start on a broken chain; ``warn``: it starts,
+    logs a critical line and ``/health`` reports the break.
+``MESCC_SECURE_COOKIES``
+    Session cookies carry ``Secure`` (default true); set false only for plain-HTTP local use.
+See ``docs/web.md`` for every setting.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +63,9 @@ class CdsClient(BaseModel):
     jwks_url: str | None = None
     client_id: str | None = None
     label: str = ""
+    #: The care team whose clinicians may open the assessments this client's calls made (the
+    #: card's link); without one only an admin sees them (docs/fhir.md).
+    care_team: str | None = Field(default=None, min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _has_keys(self) -> CdsClient:
@@ -73,7 +86,9 @@ class Settings(BaseSettings):
     allow_site_derived: bool = False
     max_request_bytes: int = Field(default=256 * 1024, ge=1024)
     session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
-    secure_cookies: bool = False
+    secure_cookies: bool = True
+    hsts_max_age_seconds: int = Field(default=365 * 24 * 3600, ge=0)
+    public_openapi: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str | None = None
@@ -84,6 +99,23 @@ class Settings(BaseSettings):
     cds_jwks_cache_seconds: int = Field(default=300, ge=0)
     fhir_timeout_seconds: float = Field(default=3.0, gt=0)
     fhir_max_age_days: float | None = Field(default=None, ge=0)
+    # Audit trail
+    audit_key: SecretStr | None = None
+    audit_on_broken_chain: Literal["refuse", "warn"] = "refuse"
+    migrate_at_start: bool = True
+    # Set by `mescc serve` for its workers once it has migrated and verified the trail.
+    start_checks_done: bool = False
+    # Accounts
+    token_max_age_days: int = Field(default=90, ge=1, le=3650)
+    login_window_seconds: int = Field(default=15 * 60, ge=10)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_client: int = Field(default=20, ge=1)
+    # Availability
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_header_bytes: int = Field(default=32 * 1024, ge=4096)
+    max_connections: int = Field(default=20_000, ge=16)
+    pdf_workers: int = Field(default=1, ge=1, le=8)
+    pdf_queue: int = Field(default=4, ge=0)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
@@ -109,7 +141,16 @@ class Settings(BaseSettings):
         """The cookie-signing key: ``MESCC_SECRET_KEY`` or a key generated once under data_dir."""
         if self.secret_key is not None and self.secret_key.get_secret_value():
             return self.secret_key.get_secret_value()
-        path = self.data_dir / "secret_key"
+        return self._generated_key("secret_key")
+
+    def audit_chain_key(self) -> bytes:
+        """The audit chain's key: ``MESCC_AUDIT_KEY`` or a key generated once under data_dir."""
+        if self.audit_key is not None and self.audit_key.get_secret_value():
+            return self.audit_key.get_secret_value().encode("utf-8")
+        return self._generated_key("audit_key").encode("ascii")
+
+    def _generated_key(self, name: str) -> str:
+        path = self.data_dir / name
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -26,6 +26,8 @@ from mescc.settings import Settings
 POSTGRES_URL = os.environ.get("MESCC_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
 
+# HTTPS, as in production: session cookies are Secure by default (MESCC_SECURE_COOKIES).
+BASE_URL = "https://testserver"
 USERNAME = "dr-test"
 PASSWORD = "correct horse battery"
 
@@ -62,6 +64,7 @@ def settings(database_url: str, tmp_path: os.PathLike[str]) -> Settings:
         database_url=database_url,
         data_dir=tmp_path,
         secret_key="test-secret-key-not-for-production",
+        audit_key="test-audit-key-not-for-production",
     )
 
 
@@ -75,7 +78,7 @@ def app(settings: Settings) -> Iterator[FastAPI]:
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
     """No credentials."""
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url=BASE_URL) as test_client:
         yield test_client
 
 
@@ -94,7 +97,9 @@ def token(app: FastAPI, user: Caller) -> str:
 @pytest.fixture
 def api(app: FastAPI, token: str) -> Iterator[TestClient]:
     """A client sending the bearer token."""
-    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as test_client:
+    with TestClient(
+        app, base_url=BASE_URL, headers={"Authorization": f"Bearer {token}"}
+    ) as test_client:
         yield test_client
 
 
@@ -107,7 +112,7 @@ def csrf_of(html: str) -> str:
 @pytest.fixture
 def web(app: FastAPI, user: Caller) -> Iterator[TestClient]:
     """A browser-like client, logged in through the login form."""
-    with TestClient(app, follow_redirects=False) as test_client:
+    with TestClient(app, base_url=BASE_URL, follow_redirects=False) as test_client:
         page = test_client.get("/login")
         response = test_client.post(
             "/login",

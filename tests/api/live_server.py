@@ -18,6 +18,7 @@ from typing import IO
 import httpx
 
 HERE = Path(__file__).resolve().parent
+LIVE_SERVER_AUDIT_KEY = b"live-server-audit-key"
 REPO = HERE.parents[1]
 
 
@@ -31,10 +32,10 @@ class LiveServer:
     """Start, SIGKILL and restart the service on a database URL (loopback only)."""
 
     def __init__(
-        self, database_url: str, data_dir: Path, env: dict[str, str] | None = None
+        self, database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None
     ) -> None:
+        self.extra_env = dict(extra_env or {})
         self.database_url = database_url
-        self.extra_env = dict(env or {})
         self.data_dir = data_dir
         self.log_path = data_dir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -51,6 +52,9 @@ class LiveServer:
             **os.environ,
             "MESCC_DATA_DIR": str(self.data_dir),
             "MESCC_SECRET_KEY": "live-server-test-secret",
+            "MESCC_AUDIT_KEY": LIVE_SERVER_AUDIT_KEY.decode(),
+            # Plain HTTP on loopback: the documented local-development setting.
+            "MESCC_SECURE_COOKIES": "false",
             **self.extra_env,
             "PYTHONPATH": os.pathsep.join(
                 [str(REPO / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
@@ -105,7 +109,8 @@ class LiveServer:
 def _main(port: int, database_url: str) -> None:
     from mescc.api.cli import serve
 
-    serve(host="127.0.0.1", port=port, database_url=database_url, access_log=False)
+    access_log = os.environ.get("MESCC_TEST_ACCESS_LOG") == "1"
+    serve(host="127.0.0.1", port=port, database_url=database_url, access_log=access_log)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DBAPIError
 
 from mescc.api import audit
-from mescc.api.audit import AuditViolation
+from mescc.api.audit import AuditViolation, Caller
 from mescc.api.models import AssessmentRecord
 
 from .patients import EXAMPLE_PATIENT
@@ -59,10 +59,12 @@ def test_the_database_refuses_update_and_delete(
         connection.rollback()
 
 
-def test_stored_record_is_what_was_returned(app: FastAPI, api: TestClient, stored_id: int) -> None:
+def test_stored_record_is_what_was_returned(
+    app: FastAPI, api: TestClient, stored_id: int, user: Caller
+) -> None:
     body = api.get(f"/api/v1/assessments/{stored_id}").json()
     with app.state.session_factory() as session:
-        record = audit.get_assessment(session, stored_id)
+        record = audit.get_assessment(session, stored_id, viewer=user)
     assert record is not None
     assert record.inputs == EXAMPLE_PATIENT
     assert record.document == {

@@ -35,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, keys: TestClientKeys) -> It
     live = LiveServer(
         f"sqlite:///{data_dir / 'mescc.sqlite3'}",
         data_dir,
-        env={"MESCC_CDS_CLIENTS": json.dumps([keys.client_config()])},
+        extra_env={"MESCC_CDS_CLIENTS": json.dumps([keys.client_config()])},
     )
     live.start()
     yield live

@@ -50,8 +50,12 @@ def test_users_add_then_tokens_create_gives_a_working_token(
     token = created.stdout.strip().splitlines()[0]
     assert token.startswith("mescc_")
 
-    app = create_app(Settings(database_url=env["MESCC_DATABASE_URL"], secret_key="x"))
-    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+    app = create_app(
+        Settings(database_url=env["MESCC_DATABASE_URL"], data_dir=Path(env["MESCC_DATA_DIR"]))
+    )
+    with TestClient(
+        app, base_url="https://testserver", headers={"Authorization": f"Bearer {token}"}
+    ) as client:
         assert client.get("/api/v1/assessments").status_code == 200
     app.state.engine.dispose()
 

@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 
 from mescc.api import accounts
+from mescc.api.chain import verify_chain
 from mescc.api.database import create_db_engine, create_session_factory, migrate
 
-from .live_server import LiveServer
+from .live_server import LIVE_SERVER_AUDIT_KEY, LiveServer
 from .patients import EXAMPLE_PATIENT
 
 WRITERS = 4
@@ -32,8 +33,8 @@ HANG_GUARD_S = 300
 
 def _user_and_token(database_url: str) -> str:
     engine = create_db_engine(database_url)
-    migrate(engine)
-    with create_session_factory(engine)() as session:
+    migrate(engine, audit_key=LIVE_SERVER_AUDIT_KEY)
+    with create_session_factory(engine, audit_key=LIVE_SERVER_AUDIT_KEY)() as session:
         accounts.create_user(session, "durable", "durable-password")
         token = accounts.create_token(session, "durable")
     engine.dispose()
@@ -110,3 +111,12 @@ def test_acknowledged_assessments_survive_sigkill(tmp_path: Path) -> None:
         json.loads(inputs_json)
         json.loads(document_json)
         assert hashlib.sha256(document_json.encode()).hexdigest() == digest
+    # The hash chain holds across the kill: no half-appended link, no fork.
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            report = verify_chain(connection, LIVE_SERVER_AUDIT_KEY)
+    finally:
+        engine.dispose()
+    assert report.intact, report.broken
+    assert report.rows == total

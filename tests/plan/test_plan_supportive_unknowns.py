@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mescc.kb.loader import KnowledgeBase
+from mescc.patient import Patient
 from mescc.plan import Plan
 
 
@@ -116,3 +121,46 @@ def test_paraplegia_hours_is_decisive_when_paraplegic(
     by = {u["input"]: u for u in d["decisive_unknowns"]}
     assert by["paraplegia_hours"]["could_change"] == ["decompression", "surgery"]
     assert "48.5" in by["paraplegia_hours"]["detail"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    courses=st.lists(
+        st.fixed_dictionaries(
+            {
+                "fractions": st.integers(1, 100),
+                "dose_per_fraction_gy": st.floats(0.1, 30, allow_nan=False),
+            },
+            optional={
+                "technique": st.sampled_from(["conventional", "sbrt"]),
+                "months_before": st.floats(0, 60, allow_nan=False),
+            },
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_the_search_tries_only_values_an_unrecorded_course_could_hold(
+    plan_of: Callable[..., Plan], kb: KnowledgeBase, courses: list[dict[str, Any]]
+) -> None:
+    # schemathesis found a 500: 73 x 11.2 Gy without a cord maximum was probed at 204 Gy,
+    # beyond the field's 100 Gy, and the probe patient failed validation.
+    from mescc.plan.decisive_unknowns import values_for
+
+    data = {"primary_tumor": "breast", "ecog": 2, "prior_radiotherapy": courses}
+    plan = plan_of(data)
+    patient = Patient.from_data(data)
+    for index in range(len(courses)):
+        for field in ("cord_max_dose_gy", "months_before"):
+            key = f"prior_radiotherapy[{index}].{field}"
+            for value in values_for(key, patient, kb, {"months_before": (6.0,)}):
+                Patient.from_data(with_course_value(data, index, field, value))
+    assert plan.as_dict()["decisive_unknowns"] is not None
+
+
+def with_course_value(data: dict[str, Any], index: int, field: str, value: Any) -> dict[str, Any]:
+    courses = [dict(c) for c in data["prior_radiotherapy"]]
+    courses[index][field] = value
+    return {**data, "prior_radiotherapy": courses}

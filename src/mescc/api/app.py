@@ -18,15 +18,17 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from mescc import __version__
 from mescc.api.cds_auth import CdsSecurity
-from mescc.api.database import create_db_engine, create_session_factory, migrate
-from mescc.api.deps import LoginRequired
+from mescc.api.database import create_session_factory, prepare_database
+from mescc.api.deps import LoginRequired, require_caller
 from mescc.api.errors import install_error_handlers
 from mescc.api.middleware import (
     BodySizeLimitMiddleware,
     ErrorShieldMiddleware,
     SecurityHeadersMiddleware,
 )
+from mescc.api.pdf import PdfRenderer
 from mescc.api.routes import api_router, cds_router, pages_router, public_router
+from mescc.api.storage import StorageHealth
 from mescc.api.templating import STATIC_DIR, create_templates
 from mescc.assessment import assess
 from mescc.patient import Patient
@@ -50,11 +52,21 @@ def load_knowledge_base(settings: Settings) -> Any:
     return load_kb(overlay=settings.kb_overlay)
 
 
+def install_private_openapi(app: FastAPI) -> None:
+    """``/openapi.json`` for token holders only (``MESCC_PUBLIC_OPENAPI=true`` makes it public)."""
+    from fastapi import Depends
+
+    from mescc.api.responses import JSONBody
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_caller)])
+    def openapi_document() -> JSONBody:
+        return JSONBody(app.openapi())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service: database (migrated), routers, error shapes, middleware."""
     settings = settings or Settings()
-    engine = create_db_engine(settings.database_url)
-    migrate(engine)
+    engine, chain = prepare_database(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         yield
+        _app.state.pdf_renderer.shutdown()
         engine.dispose()
 
     app = FastAPI(
@@ -76,14 +89,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        # Served by a route of its own: with a token, or public only if configured.
+        openapi_url="/openapi.json" if settings.public_openapi else None,
         lifespan=lifespan,
     )
     templates = create_templates()
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = create_session_factory(engine)
+    app.state.session_factory = create_session_factory(engine, audit_key=settings.audit_chain_key())
+    app.state.audit_chain = (
+        "verified by mescc serve"
+        if chain is None
+        else ("intact at start" if chain.intact else f"broken at start: {chain.broken}")
+    )
+    app.state.pdf_renderer = PdfRenderer(workers=settings.pdf_workers, queue=settings.pdf_queue)
     app.state.templates = templates
+    app.state.storage_health = StorageHealth(settings.database_url)
     app.state.knowledge_base = load_knowledge_base(settings)
     app.state.cds_security = CdsSecurity.from_settings(settings)
 
@@ -97,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(LoginRequired, on_login_required)
 
+    if not settings.public_openapi:
+        install_private_openapi(app)
     app.include_router(public_router)
     app.include_router(api_router)
     app.include_router(cds_router)
@@ -114,5 +137,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(ErrorShieldMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age_seconds)
     return app

@@ -8,18 +8,24 @@ first migration refuse UPDATE and DELETE underneath.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mescc import __version__
+from mescc.api import access
+from mescc.api.chain import GENESIS, row_digest
 from mescc.api.models import AssessmentRecord
+from mescc.api.params import nul_problem
 from mescc.api.responses import dumps
+from mescc.errors import InputError, Problem
 
 
 class AuditViolation(RuntimeError):
@@ -28,10 +34,13 @@ class AuditViolation(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The authenticated user of a request."""
+    """The authenticated user of a request: role and care team decide what it may see and do
+    (:mod:`mescc.api.access`)."""
 
     id: int
     username: str
+    role: str = "clinician"
+    care_team: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +58,7 @@ class StoredAssessment:
     inputs: dict[str, Any]
     document: dict[str, Any]
     document_sha256: str
+    care_team: str | None = None
 
     def audit(self) -> dict[str, Any]:
         """The provenance block added next to the document in API responses."""
@@ -94,7 +104,116 @@ def recommended_regimen(document: Mapping[str, Any]) -> str | None:
     return None
 
 
-_INSERT = insert(AssessmentRecord).returning(AssessmentRecord.id)
+_INT64 = range(-(2**63), 2**63)
+
+
+def _wide_integers(value: Any, path: str = "") -> list[tuple[str, int]]:
+    """Every integer in ``value`` beyond 64 bits, with its dotted path (the stored JSON text
+    is written by orjson, which holds 64-bit integers only)."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [] if value in _INT64 else [(path or "body", value)]
+    if isinstance(value, Mapping):
+        return [w for k, v in value.items() for w in _wide_integers(v, f"{path}.{k}".strip("."))]
+    if isinstance(value, list):
+        return [w for i, v in enumerate(value) for w in _wide_integers(v, f"{path}[{i}]")]
+    return []
+
+
+def _refuse_unstorable_inputs(inputs: Mapping[str, Any]) -> None:
+    """A narrow guard of the store: integers it cannot write are refused (nothing is stored).
+    The patient model's field ranges refuse them first once every field has a range."""
+    wide = _wide_integers(inputs)
+    if wide:
+        problems = []
+        for path, number in wide:
+            digits = str(number)
+            shown = digits if len(digits) <= 40 else digits[:40] + "..."
+            problems.append(
+                Problem(
+                    field=path,
+                    value=shown,
+                    allowed="an integer within 64 bits",
+                    message=f"{path}: {shown} is beyond 64 bits and cannot be stored; "
+                    "allowed: an integer within 64 bits",
+                )
+            )
+        raise InputError(problems)
+
+
+def _refuse_unstorable_ref(patient_ref: Any) -> None:
+    """The patient reference is indexed as text: a NUL in it is refused (nothing is stored)."""
+    if not isinstance(patient_ref, str):
+        return
+    reason = nul_problem(patient_ref)
+    if reason is not None:
+        raise InputError(
+            [
+                Problem(
+                    field="id",
+                    value=patient_ref,
+                    allowed="text without NUL characters",
+                    message=f"id: {json.dumps(patient_ref)[:200]} {reason}; "
+                    "allowed: text without NUL characters",
+                )
+            ]
+        )
+
+
+_INSERT = insert(AssessmentRecord)
+_HEAD = (
+    select(AssessmentRecord.id, AssessmentRecord.row_sha256)
+    .order_by(AssessmentRecord.id.desc())
+    .limit(1)
+)
+# The PostgreSQL advisory lock held while a row is appended (released at commit).
+_CHAIN_LOCK_ID = 0x6D65_7364
+_APPEND_ATTEMPTS = 5
+
+
+def _lock_chain_head(connection: Connection) -> None:
+    """Serialise appends across threads, workers and hosts, so each reads the true head.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock before the head is read
+    (busy_timeout waits for it). PostgreSQL: a transaction-scoped advisory lock. The unique
+    index on ``previous_sha256`` refuses a fork even from a writer that skipped the lock.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
+
+
+def _append(session: Session, values: dict[str, Any]) -> dict[str, Any]:
+    """Append one row as the new head of the chain and commit; the row as stored."""
+    key = session.info.get("audit_key")
+    if not isinstance(key, bytes):
+        raise RuntimeError("the session factory has no audit key (create_session_factory)")
+    session.commit()  # end this session's read transaction (the token check) first
+    for attempt in range(_APPEND_ATTEMPTS):
+        try:
+            connection = session.connection()
+            _lock_chain_head(connection)
+            head = connection.execute(_HEAD).first()
+            if head is not None and not head.row_sha256:
+                raise AuditViolation(
+                    f"assessment {head.id} has no chain hash; run `mescc audit verify`"
+                )
+            row = {
+                **values,
+                "id": head.id + 1 if head is not None else 1,
+                "previous_sha256": head.row_sha256 if head is not None else GENESIS,
+            }
+            row["row_sha256"] = row_digest(key, row)
+            connection.execute(_INSERT, row)
+            session.commit()
+            return row
+        except IntegrityError:
+            session.rollback()
+            if attempt == _APPEND_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def record_assessment(
@@ -107,11 +226,15 @@ def record_assessment(
 ) -> StoredAssessment:
     """Append one assessment and commit; the returned value is what was stored.
 
-    One INSERT ... RETURNING id (SQLAlchemy Core: no unit of work is needed to append a row that
-    is never loaded, changed or deleted again), then the commit.
+    One Core INSERT (no unit of work is needed to append a row that is never loaded, changed
+    or deleted again) as the new head of the hash chain (:mod:`mescc.api.chain`), then the
+    commit. Raises :class:`~mescc.errors.InputError` (nothing stored) for values the store
+    cannot hold.
     """
-    document_text = canonical_json(document)
+    _refuse_unstorable_inputs(inputs)
     patient_ref = inputs.get("id")
+    _refuse_unstorable_ref(patient_ref)
+    document_text = canonical_json(document)
     kb_version = document.get("knowledge_base_version")
     schema_version = document.get("schema_version")
     values: dict[str, Any] = {
@@ -119,6 +242,7 @@ def record_assessment(
         "user_id": caller.id,
         "username": caller.username,
         "patient_ref": str(patient_ref)[:200] if patient_ref is not None else None,
+        "care_team": caller.care_team,
         "recommended_regimen": recommended_regimen(document),
         "schema_version": str(schema_version) if schema_version is not None else None,
         "knowledge_base_version": str(kb_version) if kb_version is not None else None,
@@ -128,8 +252,8 @@ def record_assessment(
         "document_json": document_text,
         "document_sha256": hashlib.sha256(document_text.encode("utf-8")).hexdigest(),
     }
-    new_id = session.connection().execute(_INSERT, values).scalar_one()
-    session.commit()
+    stored = _append(session, values)
+    new_id = stored["id"]
     # What was stored, without parsing the document back: the same JSON values.
     return StoredAssessment(
         id=new_id,
@@ -143,17 +267,26 @@ def record_assessment(
         inputs=orjson.loads(values["inputs_json"]),
         document=dict(document),
         document_sha256=values["document_sha256"],
+        care_team=caller.care_team,
     )
 
 
-def get_assessment(session: Session, assessment_id: int) -> StoredAssessment | None:
+def get_assessment(
+    session: Session, assessment_id: int, *, viewer: Caller
+) -> StoredAssessment | None:
+    """The assessment if it exists and ``viewer`` may see it (else None: not even whether it
+    exists is told)."""
     row = session.get(AssessmentRecord, assessment_id)
-    return _stored(row) if row is not None else None
+    if row is None or not access.may_see(viewer, row.user_id, row.care_team):
+        return None
+    return _stored(row)
 
 
-def list_assessments(session: Session, where: AssessmentFilter, *, limit: int, offset: int) -> Page:
-    """Newest first, filtered, one page."""
-    query = select(AssessmentRecord)
+def list_assessments(
+    session: Session, where: AssessmentFilter, *, viewer: Caller, limit: int, offset: int
+) -> Page:
+    """Newest first, filtered to what ``viewer`` may see, one page."""
+    query = select(AssessmentRecord).where(access.visible_rows(viewer))
     if where.created_after is not None:
         query = query.where(AssessmentRecord.created_at >= where.created_after)
     if where.created_before is not None:
@@ -171,12 +304,13 @@ def list_assessments(session: Session, where: AssessmentFilter, *, limit: int, o
     return Page(items=[_stored(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
-def distinct_values(session: Session) -> dict[str, list[str]]:
-    """Users and regimens present in the trail (for the history page's filter choices)."""
-    users = session.scalars(select(AssessmentRecord.username).distinct()).all()
+def distinct_values(session: Session, *, viewer: Caller) -> dict[str, list[str]]:
+    """Users and regimens in the part of the trail ``viewer`` may see (filter choices)."""
+    visible = access.visible_rows(viewer)
+    users = session.scalars(select(AssessmentRecord.username).where(visible).distinct()).all()
     regimens = session.scalars(
         select(AssessmentRecord.recommended_regimen)
-        .where(AssessmentRecord.recommended_regimen.is_not(None))
+        .where(visible, AssessmentRecord.recommended_regimen.is_not(None))
         .distinct()
     ).all()
     return {"users": sorted(users), "regimens": sorted(r for r in regimens if r)}
@@ -200,6 +334,7 @@ def _stored(
         inputs=inputs if inputs is not None else orjson.loads(row.inputs_json),
         document=document if document is not None else orjson.loads(row.document_json),
         document_sha256=row.document_sha256,
+        care_team=row.care_team,
     )
 
 

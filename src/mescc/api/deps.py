@@ -10,19 +10,21 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from mescc.api import accounts
+from mescc.api import access, accounts
 from mescc.api.audit import Caller
+from mescc.api.body import require_json
 from mescc.api.errors import problem
 from mescc.settings import Settings
 
 CSRF_FIELD = "csrf_token"
-_SESSION_USER = "user_id"
+_SESSION_ID = "sid"
 _SESSION_CSRF = "csrf"
 
 
@@ -73,7 +75,7 @@ async def require_caller(
                     "Authorization",
                     None,
                     "Bearer <token from `mescc tokens create`>",
-                    "Authorization: missing or unknown bearer token; "
+                    "Authorization: missing, unknown, expired or revoked bearer token; "
                     "allowed: Bearer <token from `mescc tokens create`>",
                 )
             ],
@@ -85,6 +87,42 @@ async def require_caller(
 CallerDep = Annotated[Caller, Depends(require_caller)]
 
 
+async def require_json_body(request: Request) -> None:
+    """A request with a body on the API must say it is JSON (415 otherwise, by the one rule of
+    :func:`mescc.api.body.require_json`): a form post or ``text/plain`` is a simple cross-site
+    request that a browser sends without asking."""
+    if request.method not in {"POST", "PUT", "PATCH"}:
+        return
+    no_body = request.headers.get("content-length", "0") == "0" and (
+        "transfer-encoding" not in request.headers
+    )
+    if no_body and not request.headers.get("content-type"):
+        return
+    require_json(request)
+
+
+def require_permission(action: str) -> Any:
+    """A dependency refusing (403) a caller whose role does not allow ``action``."""
+
+    async def check(caller: CallerDep) -> Caller:
+        if not access.may(caller, action):
+            raise HTTPException(
+                status_code=403,
+                detail=[
+                    problem(
+                        "role",
+                        caller.role,
+                        f"a role that may {action}",
+                        f"role: {caller.role} may not {action}; allowed: "
+                        + ", ".join(r for r, acts in access.PERMISSIONS.items() if action in acts),
+                    )
+                ],
+            )
+        return caller
+
+    return Depends(check)
+
+
 class LoginRequired(Exception):
     """Raised by the pages' dependency when no one is logged in; answered with a redirect."""
 
@@ -94,10 +132,14 @@ class LoginRequired(Exception):
 
 
 def require_web_user(request: Request, db: DbDep) -> Caller:
-    user_id = request.session.get(_SESSION_USER)
-    caller = accounts.active_user(db, int(user_id)) if isinstance(user_id, int) else None
+    """The user of an open server-side session (logout, ``users disable`` and
+    ``users set-password`` end it at once, whatever the cookie says)."""
+    session_id = request.session.get(_SESSION_ID)
+    caller = accounts.session_user(db, session_id) if isinstance(session_id, str) else None
+    if caller is not None and not access.may(caller, "web"):
+        caller = None
     if caller is None:
-        request.session.pop(_SESSION_USER, None)
+        request.session.pop(_SESSION_ID, None)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     return caller
@@ -130,12 +172,18 @@ async def verify_csrf(request: Request) -> None:
         raise HTTPException(status_code=403, detail="Form expired or forged (CSRF check failed)")
 
 
-def log_in(request: Request, caller: Caller) -> None:
-    """Start a fresh session for ``caller`` (a new CSRF token too)."""
+def log_in(request: Request, db: Session, caller: Caller) -> None:
+    """Start a fresh server-side session for ``caller`` (a new CSRF token too)."""
+    settings: Settings = request.app.state.settings
+    max_age = timedelta(seconds=settings.session_max_age_seconds)
     request.session.clear()
-    request.session[_SESSION_USER] = caller.id
+    request.session[_SESSION_ID] = accounts.open_session(db, caller, max_age)
     request.session[_SESSION_CSRF] = secrets.token_urlsafe(32)
 
 
-def log_out(request: Request) -> None:
+def log_out(request: Request, db: Session) -> None:
+    """End the session on the server too: the old cookie no longer opens anything."""
+    session_id = request.session.get(_SESSION_ID)
+    if isinstance(session_id, str):
+        accounts.close_session(db, session_id)
     request.session.clear()

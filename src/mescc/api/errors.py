@@ -16,25 +16,49 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mescc.api.responses import JSONBody
-from mescc.errors import InputError
+from mescc.api.storage import storage_failure
+from mescc.errors import MAX_PROBLEMS_LISTED, InputError
 
 logger = logging.getLogger("mescc.api")
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 _MAX_VALUE_CHARS = 200
+#: At most this many problems are listed in one response; the last line counts the rest
+#: (the library's rule, :data:`mescc.errors.MAX_PROBLEMS_LISTED`, so an ``InputError`` already
+#: capped passes unchanged).
+MAX_PROBLEMS = MAX_PROBLEMS_LISTED
 
 
 def problem(field: str | None, value: Any, allowed: str | None, message: str) -> dict[str, Any]:
     return {"field": field, "value": value, "allowed": allowed, "message": message}
 
 
+def capped(problems: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first :data:`MAX_PROBLEMS` problems and, if there were more, one line counting the
+    rest (a body with 12,000 unknown keys answered with a 1.5 MB 422 before)."""
+    if len(problems) <= MAX_PROBLEMS + 1:
+        return list(problems)
+    rest = len(problems) - MAX_PROBLEMS
+    return [
+        *problems[:MAX_PROBLEMS],
+        problem(
+            "...",
+            rest,
+            f"at most {MAX_PROBLEMS} problems are listed",
+            f"...: and {rest} more problems not listed; allowed: at most {MAX_PROBLEMS} "
+            "problems are listed per response (fix these and send again)",
+        ),
+    ]
+
+
 def problems_response(
     status_code: int, problems: Sequence[dict[str, Any]], headers: dict[str, str] | None = None
 ) -> JSONBody:
-    return JSONBody({"detail": list(problems)}, status_code=status_code, headers=headers)
+    return JSONBody({"detail": capped(problems)}, status_code=status_code, headers=headers)
 
 
 def is_api_path(request: Request) -> bool:
@@ -123,6 +147,16 @@ def input_error_problems(error: InputError) -> list[dict[str, Any]]:
     return [{**p.as_dict(), "value": _json_safe(p.value)} for p in error.problems]
 
 
+#: The detail of the 400 FastAPI raises when it cannot decode a body it reads for a model.
+_FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
+_UNREADABLE_BODY = problem(
+    "body",
+    None,
+    "a JSON object in UTF-8",
+    "body: cannot be read as JSON (not UTF-8, or malformed); allowed: a JSON object in UTF-8",
+)
+
+
 def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     """Register the handlers that give every error its documented shape."""
 
@@ -145,20 +179,71 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers) if exc.headers else None
+        status_code, title = exc.status_code, str(exc.detail)
         if isinstance(exc.detail, list):
             problems = exc.detail
+        elif exc.status_code == 400 and exc.detail == _FASTAPI_BODY_PARSE_ERROR:
+            # FastAPI's own body reader (the CDS Hooks routes) answers a body that is not
+            # UTF-8 with a bare 400; it is malformed JSON like any other: 422, field body.
+            status_code, title, problems = 422, "Invalid request", [_UNREADABLE_BODY]
         else:
             problems = [problem(None, None, None, str(exc.detail))]
         if is_api_path(request) or request.url.path == "/health":
-            return problems_response(exc.status_code, problems, headers=headers)
+            return problems_response(status_code, problems, headers=headers)
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"status_code": exc.status_code, "title": str(exc.detail), "problems": []},
-            status_code=exc.status_code,
+            {"status_code": status_code, "title": title, "problems": []},
+            status_code=status_code,
             headers=headers,
         )
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DBAPIError)
+        failure = storage_failure(exc)
+        if failure is None and isinstance(exc, DataError):
+            # A value the database refused (the parameter types should have caught it first).
+            logger.warning(
+                "database refused a value (%s) in %s", type(exc.orig).__name__, request.url.path
+            )
+            return problems_response(
+                422,
+                [
+                    problem(
+                        None,
+                        None,
+                        "values the database can store",
+                        "request: a value cannot be stored by the database; "
+                        "allowed: values the database can store",
+                    )
+                ],
+            )
+        if failure is None:
+            raise exc
+        request.app.state.storage_health.record_failure(failure)
+        logger.error("database write failed: %s (%s)", failure, type(exc.orig).__name__)
+        message = (
+            f"database: {failure}; nothing was stored; "
+            "allowed: retry when the service reports writes ok at /health"
+        )
+        headers = {"Retry-After": "30"}
+        if is_api_path(request):
+            return problems_response(
+                503, [problem("database", None, None, message)], headers=headers
+            )
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {
+                "status_code": 503,
+                "title": "The service cannot store data right now",
+                "problems": [problem("database", None, None, message)],
+            },
+            status_code=503,
+            headers=headers,
+        )
+
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(InputError, on_input_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

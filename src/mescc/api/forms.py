@@ -322,6 +322,7 @@ def all_fields() -> list[FormField]:
     return fields
 
 
+_MAX_NUMERAL_CHARS = 64
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
@@ -329,6 +330,10 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 def _convert(form_field: FormField, raw: str) -> Any:
     text = raw.strip()
     if form_field.kind in {"integer", "number"}:
+        # A numeral longer than any value a field allows is passed on as typed (the library
+        # names it); converting 5,000 digits would hit Python's int limit (a 500) for nothing.
+        if len(text) > _MAX_NUMERAL_CHARS:
+            return text
         if _INTEGER.match(text):
             return int(text)
         if _NUMBER.match(text) and math.isfinite(number := float(text)):

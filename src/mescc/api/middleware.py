@@ -30,10 +30,18 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 
 
 class SecurityHeadersMiddleware:
-    """Add the security headers to every response, and ``no-store`` to all but static files."""
+    """Add the security headers to every response, and ``no-store`` to all but static files.
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``Strict-Transport-Security`` is sent too (browsers heed it only over HTTPS, so it is
+    harmless on plain-HTTP local use); ``hsts_max_age=0`` leaves it out.
+    """
+
+    def __init__(self, app: ASGIApp, hsts_max_age: int = 365 * 24 * 3600) -> None:
         self.app = app
+        self.headers = list(SECURITY_HEADERS)
+        if hsts_max_age > 0:
+            value = f"max-age={hsts_max_age}; includeSubDomains".encode()
+            self.headers.append((b"strict-transport-security", value))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,7 +53,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                headers.extend(h for h in self.headers if h[0] not in present)
                 if not static and b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

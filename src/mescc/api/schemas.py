@@ -80,17 +80,25 @@ class RerunResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="`ok`, `degraded` (writes failing) or `unavailable`")
     version: str
-    database: str
+    database: str = Field(description="`ok` or `unreachable`")
+    writes: str = Field(description="`ok` or `failing: <reason>`")
+    audit_trail: str = Field(
+        description="`intact at start`, `broken at start: <row>` (only with "
+        "MESCC_AUDIT_ON_BROKEN_CHAIN=warn) or `verified by mescc serve`"
+    )
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
-        401: "Missing or unknown bearer token",
+        401: "Missing, unknown, expired or revoked bearer token",
+        403: "The caller's role does not allow this",
         404: "No such assessment",
+        412: "CDS Hooks: the FHIR data needed is neither prefetched nor reachable",
         413: "Request body too large",
         415: "Request body is not declared as application/json",
+        503: "Service unavailable: writes failing (disk full ...) or the PDF queue is full",
         422: "Invalid input: every bad field with its value and what is allowed",
     }
     return {

@@ -28,7 +28,7 @@ from mescc.assessment import Assessment
 from mescc.consistency import contradictions
 from mescc.engine.compile import compile_kb
 from mescc.engine.evaluate import evaluate
-from mescc.fields import FIELD_BY_KEY
+from mescc.fields import COURSE_FIELDS, FIELD_BY_KEY
 from mescc.kb.evidence import Evidence
 from mescc.kb.loader import KnowledgeBase
 from mescc.kb.schema import Predicate
@@ -420,12 +420,26 @@ def values_for(
     E for a paraplegic patient) is not a value the input could take, so it is not tried.
     """
     if key.startswith("prior_radiotherapy[") and key.endswith(".cord_max_dose_gy"):
-        return _cord_dose_values(patient, key)
+        return _allowed_for_a_course("cord_max_dose_gy", _cord_dose_values(patient, key))
     if key.startswith("prior_radiotherapy["):
-        return _interval_values(plan_cuts)
+        return _allowed_for_a_course(key.rsplit(".", 1)[1], _interval_values(plan_cuts))
     values = candidate_values(key, kb, plan_cuts.get(key, ()))
     row = patient.to_row()
     return tuple(v for v in values if not contradictions({**row, key: v}))
+
+
+_COURSE_FIELD = {spec.key: spec for spec in COURSE_FIELDS}
+
+
+def _allowed_for_a_course(field: str, values: Iterable[float]) -> tuple[float, ...]:
+    """The probe values within the course field's range (``mescc.fields.COURSE_FIELDS``): a
+    value the record could not hold is not one the input could take. The range's top is
+    tried instead of anything above it, so the search still reaches the highest value."""
+    spec = _COURSE_FIELD[field]
+    low = spec.minimum if spec.minimum is not None else float("-inf")
+    high = spec.maximum if spec.maximum is not None else float("inf")
+    kept = {min(max(v, low), high) for v in values}
+    return tuple(sorted(kept))
 
 
 def _cord_dose_values(patient: Patient, key: str) -> tuple[float, ...]:

@@ -308,3 +308,50 @@ def test_feedback_on_another_clients_card_is_refused(
         f"/cds-services/{SERVICE}/feedback", json={"feedback": [item]}, headers=other.headers(url)
     )
     assert response.status_code == 404
+
+
+def test_the_card_link_opens_for_the_clients_care_team_only(
+    settings: Settings, keys: TestClientKeys
+) -> None:
+    from mescc.api import accounts
+
+    configured = Settings(
+        database_url=settings.database_url,
+        data_dir=settings.data_dir,
+        secret_key="test-secret-key-not-for-production",
+        cds_clients=[CdsClient.model_validate({**keys.client_config(), "care_team": "spine"})],
+    )
+    application = create_app(configured)
+    try:
+        with TestClient(application) as client:
+            resources = example_resources("intermediate_breast")
+            response = _call(client, keys, hook_body(resources[0]["id"], prefetch_of(resources)))
+            assert response.status_code == 200, response.text
+            url = response.json()["cards"][0]["links"][0]["url"]
+            assessment_id = int(url.rsplit("/", 1)[1])
+            status = {}
+            with application.state.session_factory() as session:
+                for name, team in (("in-team", "spine"), ("outside", "breast")):
+                    accounts.create_user(session, name, "long-enough-pw", care_team=team)
+                    token = accounts.create_token(session, name)
+                    status[name] = client.get(
+                        f"/api/v1/assessments/{assessment_id}",
+                        headers={"Authorization": f"Bearer {token}"},
+                    ).status_code
+            assert status == {"in-team": 200, "outside": 404}
+    finally:
+        application.state.engine.dispose()
+
+
+def test_a_body_that_is_not_utf8_is_422_naming_the_body(
+    cds: TestClient, keys: TestClientKeys
+) -> None:
+    # schemathesis: FastAPI's body reader answered a bare 400, undocumented
+    response = cds.post(
+        f"/cds-services/{SERVICE}",
+        content=b'{"hook": "\xff"}',
+        headers={**keys.headers(SERVICE_URL), "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    (problem,) = response.json()["detail"]
+    assert problem["field"] == "body" and "UTF-8" in problem["message"]

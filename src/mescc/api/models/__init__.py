@@ -3,6 +3,17 @@
 from mescc.api.models.assessment import AssessmentRecord
 from mescc.api.models.base import Base
 from mescc.api.models.cds import CdsCard, CdsFeedback, CdsJwtId
-from mescc.api.models.user import ApiToken, User
+from mescc.api.models.user import ROLES, ApiToken, LoginFailure, User, WebSession
 
-__all__ = ["ApiToken", "AssessmentRecord", "Base", "CdsCard", "CdsFeedback", "CdsJwtId", "User"]
+__all__ = [
+    "ROLES",
+    "ApiToken",
+    "AssessmentRecord",
+    "Base",
+    "CdsCard",
+    "CdsFeedback",
+    "CdsJwtId",
+    "LoginFailure",
+    "User",
+    "WebSession",
+]

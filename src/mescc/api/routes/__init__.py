@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from mescc.api.deps import require_caller, require_web_user, verify_csrf
+from mescc.api.deps import require_caller, require_json_body, require_web_user, verify_csrf
 from mescc.api.routes import assessments, cds_hooks, dose, health, instruments, login, pages
 
-api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_caller)])
+api_router = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(require_caller), Depends(require_json_body)]
+)
 api_router.include_router(assessments.router)
 api_router.include_router(instruments.router)
 api_router.include_router(dose.router)

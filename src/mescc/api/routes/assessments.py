@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -10,11 +9,17 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from mescc.api import assessing, audit
-from mescc.api.audit import AssessmentFilter, StoredAssessment
+from mescc.api.audit import AssessmentFilter, Caller, StoredAssessment
 from mescc.api.body import patient_json, patient_request_body
-from mescc.api.deps import CallerDep, DbDep, KnowledgeBaseDep
+from mescc.api.deps import CallerDep, DbDep, KnowledgeBaseDep, require_permission
 from mescc.api.errors import problem
-from mescc.api.pdf import report_pdf
+from mescc.api.params import (
+    AssessmentIdPath,
+    OffsetQuery,
+    StoredText,
+    UTCDateTimeParam,
+    text_filter,
+)
 from mescc.api.responses import JSONBody
 from mescc.api.schemas import AssessmentPage, AssessmentResponse, RerunResponse, error_responses
 
@@ -33,14 +38,9 @@ _EXAMPLE_PATIENT = {
 }
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def load_or_404(db: DbDep, assessment_id: int) -> StoredAssessment:
-    record = audit.get_assessment(db, assessment_id)
+def load_or_404(db: DbDep, assessment_id: int, viewer: Caller) -> StoredAssessment:
+    """The assessment, or 404 when it does not exist or ``viewer`` may not see it."""
+    record = audit.get_assessment(db, assessment_id, viewer=viewer)
     if record is None:
         raise HTTPException(
             status_code=404,
@@ -61,13 +61,14 @@ def load_or_404(db: DbDep, assessment_id: int) -> StoredAssessment:
     "",
     status_code=201,
     response_model=AssessmentResponse,
-    responses=error_responses(401, 413, 415, 422),
+    responses=error_responses(401, 403, 413, 415, 422, 503),
     summary="Assess a patient and store the assessment",
     openapi_extra={"requestBody": patient_request_body(_EXAMPLE_PATIENT)},
 )
 async def create_assessment(
+    request: Request,
     patient: Annotated[dict[str, Any], Depends(patient_json)],
-    caller: CallerDep,
+    caller: Annotated[Caller, require_permission("assess")],
     db: DbDep,
     knowledge_base: KnowledgeBaseDep,
     allow_unverified: Annotated[
@@ -87,6 +88,7 @@ async def create_assessment(
         knowledge_base=knowledge_base,
         allow_unverified=allow_unverified,
     )
+    request.app.state.storage_health.record_success()
     return JSONBody(
         assessing.api_view(record),
         status_code=201,
@@ -103,26 +105,29 @@ async def create_assessment(
 def list_assessments(
     request: Request,
     db: DbDep,
+    caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     created_after: Annotated[
-        datetime | None, Query(description="ISO date or date-time (UTC if no zone)")
+        UTCDateTimeParam | None, Query(description="ISO date or date-time (UTC if no zone)")
     ] = None,
-    created_before: Annotated[datetime | None, Query()] = None,
-    user: Annotated[str | None, Query(description="User name")] = None,
+    created_before: Annotated[
+        UTCDateTimeParam | None, Query(description="ISO date or date-time (UTC if no zone)")
+    ] = None,
+    user: Annotated[StoredText | None, text_filter("User name")] = None,
     regimen: Annotated[
-        str | None, Query(description="Recommended regimen, e.g. `5 x 4 Gy`")
+        StoredText | None, text_filter("Recommended regimen, e.g. `5 x 4 Gy`")
     ] = None,
-    patient_ref: Annotated[str | None, Query(description="The patient's `id` field")] = None,
+    patient_ref: Annotated[StoredText | None, text_filter("The patient's `id` field")] = None,
 ) -> JSONBody:
     where = AssessmentFilter(
-        created_after=_aware(created_after),
-        created_before=_aware(created_before),
+        created_after=created_after,
+        created_before=created_before,
         user=user,
         regimen=regimen,
         patient_ref=patient_ref,
     )
-    page = audit.list_assessments(db, where, limit=limit, offset=offset)
+    page = audit.list_assessments(db, where, viewer=caller, limit=limit, offset=offset)
     next_url = None
     if offset + limit < page.total:
         params = {k: v for k, v in request.query_params.items() if k != "offset"}
@@ -145,8 +150,8 @@ def list_assessments(
     responses=error_responses(401, 404, 422),
     summary="One stored assessment, exactly as it was returned when made",
 )
-def get_assessment(assessment_id: int, db: DbDep) -> JSONBody:
-    return JSONBody(assessing.api_view(load_or_404(db, assessment_id)))
+def get_assessment(assessment_id: AssessmentIdPath, db: DbDep, caller: CallerDep) -> JSONBody:
+    return JSONBody(assessing.api_view(load_or_404(db, assessment_id, caller)))
 
 
 @router.get(
@@ -154,13 +159,16 @@ def get_assessment(assessment_id: int, db: DbDep) -> JSONBody:
     response_class=Response,
     responses={
         200: {"content": {"application/pdf": {}}, "description": "The PDF report"},
-        **error_responses(401, 404, 422),
+        **error_responses(401, 404, 422, 503),
     },
     summary="Printable PDF report of a stored assessment",
 )
-def get_report(assessment_id: int, request: Request, db: DbDep) -> Response:
-    record = load_or_404(db, assessment_id)
-    pdf = report_pdf(request.app.state.templates, record)
+async def get_report(
+    assessment_id: AssessmentIdPath, request: Request, db: DbDep, caller: CallerDep
+) -> Response:
+    """Rendered in the bounded renderer pool (503 with Retry-After when it is full)."""
+    record = load_or_404(db, assessment_id, caller)
+    pdf = await request.app.state.pdf_renderer.render(request.app.state.templates, record)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -177,13 +185,15 @@ def get_report(assessment_id: int, request: Request, db: DbDep) -> Response:
     },
     summary="A stored assessment as an R4 Bundle (RiskAssessments and the proposed course)",
 )
-def get_fhir(assessment_id: int, db: DbDep, knowledge_base: KnowledgeBaseDep) -> JSONBody:
+def get_fhir(
+    assessment_id: AssessmentIdPath, db: DbDep, caller: CallerDep, knowledge_base: KnowledgeBaseDep
+) -> JSONBody:
     """One RiskAssessment per computed instrument and, when the plan recommends a regimen, a
     ServiceRequest proposal of the radiotherapy course (``mescc assess --format fhir``)."""
     from mescc.adapters.fhir_out import assessment_bundle
     from mescc.document import instruments_document
 
-    record = load_or_404(db, assessment_id)
+    record = load_or_404(db, assessment_id, caller)
     bundle = assessment_bundle(
         record.document,
         instruments_document(kb=knowledge_base),
@@ -199,7 +209,12 @@ def get_fhir(assessment_id: int, db: DbDep, knowledge_base: KnowledgeBaseDep) ->
     responses=error_responses(401, 404, 422),
     summary="Re-run the stored inputs on the current knowledge base and show what changed",
 )
-def rerun_assessment(assessment_id: int, db: DbDep, knowledge_base: KnowledgeBaseDep) -> JSONBody:
+def rerun_assessment(
+    assessment_id: AssessmentIdPath,
+    db: DbDep,
+    caller: CallerDep,
+    knowledge_base: KnowledgeBaseDep,
+) -> JSONBody:
     """Nothing is stored; the stored assessment is never changed."""
-    record = load_or_404(db, assessment_id)
+    record = load_or_404(db, assessment_id, caller)
     return JSONBody(assessing.rerun(record, knowledge_base=knowledge_base).as_dict())

@@ -28,6 +28,7 @@ from mescc.api.deps import DbDep, KnowledgeBaseDep, SettingsDep
 from mescc.api.errors import problem
 from mescc.api.models import CdsCard, CdsFeedback
 from mescc.api.responses import JSONBody
+from mescc.api.schemas import error_responses
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 
@@ -107,7 +108,7 @@ def _invalid(field: str, value: Any, allowed: str, wrong: str) -> HTTPException:
     )
 
 
-@router.get("", summary="CDS Hooks discovery")
+@router.get("", summary="CDS Hooks discovery", responses=error_responses(401))
 def discovery(caller: CdsCallerDep) -> JSONBody:
     return JSONBody(cds_hooks.discovery())
 
@@ -168,7 +169,11 @@ def _gather(
     return resources, sources
 
 
-@router.post("/{service_id}", summary="Call the MESCC patient-view service")
+@router.post(
+    "/{service_id}",
+    summary="Call the MESCC patient-view service",
+    responses=error_responses(401, 404, 412, 413, 415, 422, 503),
+)
 def call_service(
     service_id: str,
     request: Request,
@@ -209,7 +214,9 @@ def call_service(
         "data": sources,
         "card": card_uuid,
     }
-    service_user = accounts.service_caller(db, f"cds:{caller.issuer}")
+    service_user = accounts.service_caller(
+        db, f"cds:{caller.issuer}", care_team=caller.client.care_team
+    )
     record = audit.record_assessment(
         db,
         caller=service_user,
@@ -242,7 +249,11 @@ def call_service(
     return JSONBody({"cards": [card]})
 
 
-@router.post("/{service_id}/feedback", summary="Feedback on a card (stored in the audit trail)")
+@router.post(
+    "/{service_id}/feedback",
+    summary="Feedback on a card (stored in the audit trail)",
+    responses=error_responses(401, 404, 413, 415, 422, 503),
+)
 def feedback(
     service_id: str,
     body: Annotated[cds_hooks.FeedbackRequest, Body()],

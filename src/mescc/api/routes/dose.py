@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -16,6 +17,12 @@ from mescc.fields import REGIMEN_FIELDS
 router = APIRouter(prefix="/dose", tags=["dose"])
 
 _FRACTIONS, _DOSE, _ALPHA_BETA = REGIMEN_FIELDS
+
+
+def _refused(message: str) -> JSONBody:
+    return problems_response(
+        422, [{"field": None, "value": None, "allowed": None, "message": message}]
+    )
 
 
 @router.get(
@@ -51,11 +58,18 @@ def dose(
     """The ranges are the field table's (``mescc.fields.REGIMEN_FIELDS``), checked again by
     the library (``InputError``, 422): an accepted regimen always has a finite BED."""
     try:
-        return JSONBody(core.dose_document(fractions, dose_per_fraction_gy, alpha_beta))
+        document = core.dose_document(fractions, dose_per_fraction_gy, alpha_beta)
     except InputError:
         raise
-    except ValueError as exc:
-        message = f"dose: {exc}; allowed: a regimen the linear-quadratic model accepts"
-        return problems_response(
-            422, [{"field": None, "value": None, "allowed": None, "message": message}]
+    except (ValueError, ArithmeticError) as exc:
+        return _refused(f"dose: {exc}; allowed: a regimen the linear-quadratic model accepts")
+    if not all(
+        math.isfinite(value)
+        for value in document.values()
+        if isinstance(value, float) and not isinstance(value, bool)
+    ):
+        return _refused(
+            "alpha_beta: the BED of this regimen is not a finite number; "
+            "allowed: an α/β ratio that gives a finite BED"
         )
+    return JSONBody(document)

@@ -17,7 +17,13 @@ from mescc import document as core
 from mescc.api import assessing, audit, forms
 from mescc.api.audit import AssessmentFilter, Caller, StoredAssessment
 from mescc.api.deps import DbDep, KnowledgeBaseDep, WebUserDep, csrf_token, log_out
-from mescc.api.pdf import report_pdf
+from mescc.api.params import (
+    DATABASE_INTEGER_MAX,
+    FILTER_MAX_CHARS,
+    AssessmentIdPath,
+    OffsetQuery,
+    StoredText,
+)
 from mescc.api.presentation import regimen_chart
 from mescc.errors import InputError
 
@@ -51,8 +57,9 @@ def render(
     return response
 
 
-def stored_or_404(db: DbDep, assessment_id: int) -> StoredAssessment:
-    record = audit.get_assessment(db, assessment_id)
+def stored_or_404(db: DbDep, assessment_id: int, viewer: Caller) -> StoredAssessment:
+    """The assessment, or 404 when it does not exist or ``viewer`` may not see it."""
+    record = audit.get_assessment(db, assessment_id, viewer=viewer)
     if record is None:
         raise HTTPException(status_code=404, detail="Assessment not found")
     return record
@@ -69,8 +76,8 @@ def home() -> RedirectResponse:
 
 
 @router.post("/logout")
-def logout(request: Request) -> RedirectResponse:
-    log_out(request)
+def logout(request: Request, db: DbDep) -> RedirectResponse:
+    log_out(request, db)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -117,8 +124,8 @@ def new_assessment(
 ) -> HTMLResponse:
     values: dict[str, str] = {}
     allow_unverified = False
-    if source.isdigit():
-        record = audit.get_assessment(db, int(source))
+    if source.isdigit() and len(source) <= 19 and int(source) <= DATABASE_INTEGER_MAX:
+        record = audit.get_assessment(db, int(source), viewer=user)
         if record is not None:
             values = forms.form_values(record.inputs)
             allow_unverified = record.allow_unverified
@@ -152,6 +159,7 @@ def create_assessment(
             allow_unverified=allow_unverified,
             status_code=422,
         )
+    request.app.state.storage_health.record_success()
     return RedirectResponse(f"/assessments/{record.id}", status_code=303)
 
 
@@ -167,11 +175,11 @@ def history(
     request: Request,
     user: WebUserDep,
     db: DbDep,
-    created_after: str = "",
-    who: Annotated[str, Query(alias="user")] = "",
-    regimen: str = "",
-    patient_ref: str = "",
-    offset: int = 0,
+    created_after: Annotated[str, Query(max_length=FILTER_MAX_CHARS)] = "",
+    who: Annotated[StoredText, Query(alias="user", max_length=FILTER_MAX_CHARS)] = "",
+    regimen: Annotated[StoredText, Query(max_length=FILTER_MAX_CHARS)] = "",
+    patient_ref: Annotated[StoredText, Query(max_length=FILTER_MAX_CHARS)] = "",
+    offset: OffsetQuery = 0,
 ) -> HTMLResponse:
     day = _parse_day(created_after)
     where = AssessmentFilter(
@@ -180,8 +188,7 @@ def history(
         regimen=regimen or None,
         patient_ref=patient_ref or None,
     )
-    offset = max(offset, 0)
-    page = audit.list_assessments(db, where, limit=HISTORY_PAGE_SIZE, offset=offset)
+    page = audit.list_assessments(db, where, viewer=user, limit=HISTORY_PAGE_SIZE, offset=offset)
     filters = {
         "created_after": day.isoformat() if day else "",
         "user": who,
@@ -200,7 +207,7 @@ def history(
         {
             "page": page,
             "filters": filters,
-            "choices": audit.distinct_values(db),
+            "choices": audit.distinct_values(db, viewer=user),
             "prev_url": link(max(offset - HISTORY_PAGE_SIZE, 0)) if offset > 0 else None,
             "next_url": link(offset + HISTORY_PAGE_SIZE)
             if offset + HISTORY_PAGE_SIZE < page.total
@@ -210,24 +217,29 @@ def history(
 
 
 @router.get("/assessments/{assessment_id}")
-def result(request: Request, user: WebUserDep, db: DbDep, assessment_id: int) -> HTMLResponse:
-    record = stored_or_404(db, assessment_id)
+def result(
+    request: Request, user: WebUserDep, db: DbDep, assessment_id: AssessmentIdPath
+) -> HTMLResponse:
+    record = stored_or_404(db, assessment_id, user)
     return render(request, "result.html", user, {"record": record, "chart": _chart(record)})
 
 
 @router.get("/assessments/{assessment_id}/summary")
 def patient_summary(
-    request: Request, user: WebUserDep, db: DbDep, assessment_id: int
+    request: Request, user: WebUserDep, db: DbDep, assessment_id: AssessmentIdPath
 ) -> HTMLResponse:
-    record = stored_or_404(db, assessment_id)
+    record = stored_or_404(db, assessment_id, user)
     return render(request, "summary.html", user, {"record": record})
 
 
 @router.get("/assessments/{assessment_id}/report.pdf")
-def report(request: Request, db: DbDep, assessment_id: int) -> Response:
-    record = stored_or_404(db, assessment_id)
+async def report(
+    request: Request, user: WebUserDep, db: DbDep, assessment_id: AssessmentIdPath
+) -> Response:
+    record = stored_or_404(db, assessment_id, user)
+    pdf = await request.app.state.pdf_renderer.render(request.app.state.templates, record)
     return Response(
-        report_pdf(request.app.state.templates, record),
+        pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="mescc-assessment-{record.id}.pdf"'},
     )
@@ -239,9 +251,9 @@ def rerun(
     user: WebUserDep,
     db: DbDep,
     knowledge_base: KnowledgeBaseDep,
-    assessment_id: int,
+    assessment_id: AssessmentIdPath,
 ) -> HTMLResponse:
-    record = stored_or_404(db, assessment_id)
+    record = stored_or_404(db, assessment_id, user)
     try:
         outcome = assessing.rerun(record, knowledge_base=knowledge_base)
     except InputError as error:

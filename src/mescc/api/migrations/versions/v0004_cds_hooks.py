@@ -1,7 +1,7 @@
 """CDS Hooks: cards handed out, feedback on them (append-only) and JWT ids seen.
 
-Revision ID: 0002_cds_hooks
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from mescc.api.models.base import UTCDateTime
 
-revision = "0002_cds_hooks"
-down_revision = "0001"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
