@@ -11,15 +11,26 @@ The plan is computed once per DISTINCT combination of those columns (``unique()`
 loop over the combinations, then a join back to the rows), with the same functions as
 ``build_plan``; a test proves the two agree.
 
-Clinical trap guarded: a batch row has no ``prior_radiotherapy`` or ``preferences`` column, so
-its ranking is the balanced order without a re-irradiation check, exactly as ``mescc assess``
-ranks the same patient without those keys.
+The ranking also reads three patient keys (``prior_radiotherapy`` and ``spinal_level`` through
+the re-irradiation check, ``preferences.priority``): the caller passes the columns that hold them
+and a function building the patient part from a row, and the plan runs once per distinct
+combination of (canonical views, patient part).
+
+Every plan-derived column is read from the plan's result by ONE helper below
+(:func:`recommended_regimen`, :func:`prognosis_class`, :func:`prognosis_ranking_class`,
+:func:`deciding_instruments`); they take a ``PlanCore`` (``build_plan(...).core``) or the
+ranking part of it that this table path computes, so one place says what a column means for
+both paths.
+
+Clinical trap guarded: a row whose patient part is unknown (no course columns) ranks exactly as
+``mescc assess`` ranks the same patient without those keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -28,12 +39,80 @@ from mescc.kb.evidence import Evidence, load_evidence
 from mescc.kb.loader import KnowledgeBase, load_kb
 from mescc.kb.schema import VERIFICATION_ORDER
 from mescc.plan.core import rank_for
-from mescc.plan.prognosis import ResultView
+from mescc.plan.prognosis import classify_prognosis
+from mescc.patient import Patient
+from mescc.plan.prognosis import CLASSES, NEAR_END_OF_LIFE, UNKNOWN, Prognosis, ResultView
+from mescc.plan.radiotherapy import RadiotherapyRanking
 from mescc.plan.reasons import Citer, citer_for
 from mescc.plan.rules import PlanRules, checked_rules
 
 OUTPUT = "recommended_regimen"
+PROGNOSIS_CLASS = "prognosis_class"
+RANKING_CLASS = "prognosis_ranking_class"
+DECIDING = "prognosis_deciding_instruments"
+PLAN_COLUMNS = (OUTPUT, PROGNOSIS_CLASS, RANKING_CLASS, DECIDING)
 _LABEL_OF_RANK = {v: k for k, v in VERIFICATION_ORDER.items()}
+#: The patient keys the regimen ranking reads (re-irradiation check and priority).
+RANKING_PATIENT_KEYS = ("prior_radiotherapy", "spinal_level", "preferences.priority")
+PatientPart = Callable[[Mapping[str, Any]], Patient | None]
+
+
+class RankedPlan(Protocol):
+    """What the plan columns read: a ``PlanCore`` or the table path's ranking part of it."""
+
+    @property
+    def prognosis(self) -> Prognosis: ...
+
+    @property
+    def radiotherapy(self) -> RadiotherapyRanking: ...
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    prognosis: Prognosis
+    radiotherapy: RadiotherapyRanking
+
+
+def recommended_regimen(core: RankedPlan) -> str | None:
+    """Column ``recommended_regimen``: the first ranked regimen (None without a claim)."""
+    rec = core.radiotherapy.recommended
+    return rec.label if rec is not None else None
+
+
+def prognosis_class(core: RankedPlan) -> str | None:
+    """Column ``prognosis_class``: the survival class (poor / intermediate / favourable)."""
+    return core.prognosis.prognosis_class
+
+
+def prognosis_ranking_class(core: RankedPlan) -> str:
+    """Column ``prognosis_ranking_class``: the class the ranking used (with near end of life,
+    unknown)."""
+    return core.prognosis.ranking_class
+
+
+def deciding_instruments(core: RankedPlan) -> tuple[str, ...]:
+    """Column ``prognosis_deciding_instruments``: the instruments the class was decided by."""
+    src = core.prognosis.source_instrument
+    return (src,) if src else ()
+
+
+def plan_column_types(kb: KnowledgeBase) -> dict[str, Any]:
+    """The polars dtype of every plan column."""
+    return {
+        OUTPUT: pl.Categorical(),
+        PROGNOSIS_CLASS: pl.Enum(list(CLASSES)),
+        RANKING_CLASS: pl.Enum([*CLASSES, NEAR_END_OF_LIFE, UNKNOWN]),
+        DECIDING: pl.List(pl.Enum(list(kb.instruments))),
+    }
+
+
+def _plan_values(core: RankedPlan) -> tuple[Any, ...]:
+    return (
+        recommended_regimen(core),
+        prognosis_class(core),
+        prognosis_ranking_class(core),
+        list(deciding_instruments(core)),
+    )
 
 
 def ranking_instruments(rules: PlanRules) -> tuple[str, ...]:
@@ -126,18 +205,99 @@ def recommended_regimens_for_table(
     polars.Series ``recommended_regimen`` (String), aligned with the rows of ``frame``; equal to
     ``build_plan(...).recommended_regimen`` of the same patient.
     """
+    out = plan_columns_for_table(frame, kb, allow_unverified=allow_unverified, evidence=evidence)
+    return out.get_column(OUTPUT).cast(pl.String)
+
+
+def plan_columns_for_table(
+    frame: pl.DataFrame,
+    kb: KnowledgeBase | None = None,
+    *,
+    allow_unverified: bool = False,
+    evidence: Evidence | None = None,
+    patient_columns: Sequence[str] = (),
+    patient_part: PatientPart | None = None,
+) -> pl.DataFrame:
+    """The plan columns of every row: ``PLAN_COLUMNS`` (types: :func:`plan_column_types`).
+
+    ``patient_columns`` are the columns of ``frame`` holding the patient keys the ranking reads
+    (``RANKING_PATIENT_KEYS``) and ``patient_part`` builds that part of the patient from a row of
+    them (None: unknown). Each row equals the helpers applied to ``build_plan`` of the same
+    patient (a property test checks it).
+    """
     kb = kb or load_kb()
     evidence = evidence or load_evidence()
     rules = checked_rules(kb, evidence)
     citer = citer_for(evidence, kb)
     cis = {ci.id: ci for ci in compile_kb(kb)}
     ids, keys = regimen_columns(kb, rules)
-    if frame.height and all(f"{i}__verification" in frame.columns for i in ids):
-        return _canonical_ranking(frame, kb, evidence, rules, citer, cis, ids, allow_unverified)
+    types = plan_column_types(kb)
+    if frame.height == 0:
+        return pl.DataFrame(schema=types)
+    part_cols = [c for c in patient_columns if c in frame.columns]
+    if patient_part is None:
+        part_cols = []
+    pid, parts = _patient_parts(frame, part_cols, patient_part)
+    if all(f"{i}__verification" in frame.columns for i in ids):
+        packed, decode = _canonical_keys(frame, cis, ids, rules, allow_unverified)
+    else:
+        packed, decode = _distinct_view_keys(frame, cis, ids, keys)
+    combos = pl.DataFrame({"k": packed, "p": pid})
+    uniq = combos.unique(maintain_order=True)
+    prognoses: dict[int, Prognosis] = {}
+    ranked: dict[tuple[str, int], _Ranked] = {}
+    rows: list[tuple[Any, ...]] = []
+    for k, p in uniq.iter_rows():
+        views = decode(k)
+        patient = parts[p]
+        if k not in prognoses:
+            prognoses[k] = classify_prognosis(views, kb, rules, allow_unverified=allow_unverified)
+        cls = prognoses[k].ranking_class
+        memo = ranked.get((cls, p))
+        if memo is None:
+            prog, _, ranking = rank_for(
+                patient, views, kb, evidence, rules, citer, allow_unverified=allow_unverified
+            )
+            memo = ranked[(cls, p)] = _Ranked(prog, ranking)
+        rows.append(_plan_values(_Ranked(prognoses[k], memo.radiotherapy)))
+    values = pl.DataFrame(
+        {name: [r[i] for r in rows] for i, name in enumerate(PLAN_COLUMNS)},
+        schema=types,
+    )
+    table = uniq.hstack(values)
+    return combos.join(table, on=["k", "p"], how="left", maintain_order="left").select(
+        PLAN_COLUMNS
+    )
+
+
+def _patient_parts(
+    frame: pl.DataFrame, cols: list[str], make: PatientPart | None
+) -> tuple[pl.Series, list[Patient | None]]:
+    """Per row, the index of its distinct patient part, and those parts (0 = all unknown)."""
+    if not cols or make is None:
+        return pl.Series("p", [0] * frame.height, dtype=pl.Int64), [None]
+    part = frame.select(cols)
+    known = part.select(pl.any_horizontal([pl.col(c).is_not_null() for c in cols]))[:, 0]
+    if not known.any():
+        return pl.Series("p", [0] * frame.height, dtype=pl.Int64), [None]
+    uniq = part.filter(known).unique(maintain_order=True).with_row_index("p", offset=1)
+    parts: list[Patient | None] = [None]
+    for row in uniq.drop("p").iter_rows(named=True):
+        parts.append(make(row))
+    pid = part.join(uniq, on=cols, how="left", nulls_equal=True, maintain_order="left")["p"]
+    pid = pl.select(pl.when(pl.lit(known)).then(pl.lit(pid)).otherwise(0))[:, 0]
+    return pid.cast(pl.Int64).alias("p"), parts
+
+
+def _distinct_view_keys(
+    frame: pl.DataFrame,
+    cis: Mapping[str, CompiledInstrument],
+    ids: tuple[str, ...],
+    keys: tuple[str, ...],
+) -> tuple[pl.Series, Callable[[int], dict[str, ResultView]]]:
+    """One key per distinct combination of the views' columns (no verification columns)."""
     wanted = [f"{i}__{s}" for i in ids for s in ("status", "points", "group")] + list(keys)
     cols = [c for c in wanted if c in frame.columns]
-    if frame.height == 0:
-        return pl.Series(OUTPUT, [], dtype=pl.String)
     work = frame.select(
         [
             pl.col(c).cast(pl.String)
@@ -149,31 +309,24 @@ def recommended_regimens_for_table(
     if not cols:
         work = pl.DataFrame({"__all": [0] * frame.height})
         cols = ["__all"]
-    combos = work.unique(maintain_order=True)
-    labels: list[str | None] = []
-    for row in combos.iter_rows(named=True):
-        views = {iid: _view(cis[iid], row) for iid in ids}
-        _, _, ranking = rank_for(
-            None, views, kb, evidence, rules, citer, allow_unverified=allow_unverified
-        )
-        rec = ranking.recommended
-        labels.append(rec.label if rec is not None else None)
-    combos = combos.with_columns(pl.Series(OUTPUT, labels, dtype=pl.String))
+    combos = work.unique(maintain_order=True).with_row_index("__k")
+    rows = list(combos.drop("__k").iter_rows(named=True))
     joined = work.join(combos, on=cols, how="left", nulls_equal=True, maintain_order="left")
-    return joined.get_column(OUTPUT)
+
+    def decode(k: int) -> dict[str, ResultView]:
+        return {iid: _view(cis[iid], rows[k]) for iid in ids}
+
+    return joined.get_column("__k").cast(pl.Int64), decode
 
 
-def _canonical_ranking(
+def _canonical_keys(
     frame: pl.DataFrame,
-    kb: KnowledgeBase,
-    evidence: Evidence,
-    rules: PlanRules,
-    citer: Citer,
     cis: Mapping[str, CompiledInstrument],
     ids: tuple[str, ...],
+    rules: PlanRules,
     allow_unverified: bool,
-) -> pl.Series:
-    """The recommended regimen from canonical views (table path with verification columns).
+) -> tuple[pl.Series, Callable[[int], dict[str, ResultView]]]:
+    """One packed key per row from canonical views (table path with verification columns).
 
     The ranking reads a survival result only through whether it decides (computed, a group
     with a prognosis class, a deciding verification level) and that class, and reads only the
@@ -261,12 +414,8 @@ def _canonical_ranking(
         if stride > 2**62:
             raise ValueError("too many ranking instruments to pack into one key")
     keys = base.select(key.alias("key"))["key"]
-    unique_keys = keys.unique().to_list()
-    by_class: dict[str, str | None] = {}
-    labels: list[str | None] = []
-    from mescc.plan.prognosis import classify_prognosis
 
-    for packed in unique_keys:
+    def decode(packed: int) -> dict[str, ResultView]:
         views = {
             iid: ResultView(iid, "not_computable", None, None, cis[iid].verification) for iid in ids
         }
@@ -284,12 +433,6 @@ def _canonical_ranking(
                 labels_i[c % ng],
                 deciding_label if (c // ng) % 2 else other_label,
             )
-        prognosis = classify_prognosis(views, kb, rules, allow_unverified=allow_unverified)
-        if prognosis.ranking_class not in by_class:
-            _, _, ranking = rank_for(
-                None, views, kb, evidence, rules, citer, allow_unverified=allow_unverified
-            )
-            rec = ranking.recommended
-            by_class[prognosis.ranking_class] = rec.label if rec is not None else None
-        labels.append(by_class[prognosis.ranking_class])
-    return keys.replace_strict(unique_keys, labels, return_dtype=pl.String).alias(OUTPUT)
+        return views
+
+    return keys, decode

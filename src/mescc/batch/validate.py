@@ -1,0 +1,335 @@
+"""Vectorised validation of a batch table: typed values, and a sentence for every bad value.
+
+Each column's check is one small integer code per row (0 = allowed or missing) computed by the
+same expression on every row; only the rows it flags get their sentences, built from the code.
+The verdicts and the sentences read the field table (``mescc.fields`` via
+:mod:`mescc.batch.columns`), so a value ``mescc assess`` refuses is refused here with the same
+sentence: ``<column>: <value as given> <what is wrong>; allowed: <what is allowed>``.
+
+Clinical traps guarded:
+
+* nothing is silently nulled: ``NaN``, ``inf``, ``1e400``, integers beyond 64 bits (text or
+  parquet, signed or unsigned) are bad values, never "unknown";
+* one rule for booleans in every format: the text ``true`` / ``false`` (lowercase) or a native
+  boolean; ``yes``, ``1``, ``True`` are refused, never read as true;
+* KPS 75 or ECOG 1.5 are refused, never rounded;
+* a course with some values but no fractions or dose per fraction is refused (never 0).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mescc.batch.columns import (
+    BATCH_SPECS,
+    COURSE_COUNT,
+    COURSE_SPECS,
+    MAX_COURSES,
+    REQUIRED_COURSE_KEYS,
+    course_column,
+)
+from mescc.fields import COURSE_FIELDS, FieldSpec
+
+if TYPE_CHECKING:
+    import polars as pl
+
+OK = 0
+NOT_NUMBER = 1
+NOT_FINITE = 2
+NOT_INTEGER = 3
+TOO_LARGE = 4
+OUT_OF_RANGE = 5
+OFF_STEP = 6
+NOT_BOOLEAN = 7
+NOT_ALLOWED = 8
+NOT_TEXT = 9
+
+#: What each code says (``{noun}``: "an integer" or "a number").
+WHAT = {
+    NOT_NUMBER: "is not {noun}",
+    NOT_FINITE: "is not a finite number",
+    NOT_INTEGER: "is not an integer",
+    TOO_LARGE: "is too large for a 64-bit integer",
+    OUT_OF_RANGE: "is out of range",
+    OFF_STEP: "is not allowed",
+    NOT_BOOLEAN: "is not a boolean",
+    NOT_ALLOWED: "is not an allowed value",
+    NOT_TEXT: "is not text",
+}
+_INT_LIMIT = 2.0**63
+_EXACT = 2.0**53
+
+
+def _is_text(dtype: Any) -> bool:
+    import polars as pl
+
+    return dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)
+
+
+def _num_text(expr: pl.Expr) -> pl.Expr:
+    """A float as ``describe_value`` writes it (integral values without ``.0``)."""
+    import polars as pl
+
+    integral = (expr == expr.round(0)) & (expr.abs() < _EXACT)
+    return (
+        pl.when(integral)
+        .then(expr.cast(pl.Int64, strict=False).cast(pl.String))
+        .otherwise(expr.cast(pl.String))
+    )
+
+
+def field_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(typed value, code, the value as shown in a message) for one column of ``dtype``.
+
+    The typed value is null where the code is not ``OK``; missing (null or empty text) is
+    ``OK`` with a null value.
+    """
+    import polars as pl
+
+    col = pl.col(spec.key)
+    text_in = _is_text(dtype)
+    text = col.cast(pl.String) if text_in else None
+    code: pl.Expr
+    if text is not None:
+        present = text.is_not_null() & (text != "")
+        quoted = pl.concat_str([pl.lit('"'), text, pl.lit('"')])
+    else:
+        present = col.is_not_null()
+        quoted = col.cast(pl.String)
+    if spec.kind == "text":
+        if text is not None or dtype == pl.Null:
+            value = pl.when(present).then(col.cast(pl.String))
+            return value, pl.lit(OK, dtype=pl.UInt8), quoted
+        value = col.cast(pl.String)
+        return value, pl.lit(OK, dtype=pl.UInt8), quoted
+    if spec.kind == "bool":
+        if dtype == pl.Boolean:
+            return col, pl.lit(OK, dtype=pl.UInt8), _bool_text(col)
+        if text is None:  # a number where a boolean is expected
+            code = pl.when(present).then(NOT_BOOLEAN).otherwise(OK)
+            return pl.lit(None, dtype=pl.Boolean), code.cast(pl.UInt8), quoted
+        value = pl.when(text == "true").then(True).when(text == "false").then(False)
+        value = value.otherwise(None).cast(pl.Boolean)
+        code = pl.when(present & value.is_null()).then(NOT_BOOLEAN).otherwise(OK)
+        return value, code.cast(pl.UInt8), quoted
+    if spec.kind == "enum":
+        assert spec.values is not None
+        enum_t = pl.Enum(list(spec.values))
+        if dtype == enum_t:
+            return col, pl.lit(OK, dtype=pl.UInt8), col.cast(pl.String)
+        if dtype == pl.Boolean:
+            code = pl.when(present).then(NOT_ALLOWED).otherwise(OK)
+            return pl.lit(None, dtype=enum_t), code.cast(pl.UInt8), _bool_text(col)
+        as_text = text if text is not None else col.cast(pl.String)
+        value = pl.when(present).then(as_text).cast(enum_t, strict=False)
+        code = pl.when(present & value.is_null()).then(NOT_ALLOWED).otherwise(OK)
+        return value, code.cast(pl.UInt8), quoted if text is not None else as_text
+    return _number_rules(spec, dtype, col, text, present, quoted)
+
+
+def _bool_text(col: pl.Expr) -> pl.Expr:
+    import polars as pl
+
+    return pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false"))
+
+
+def _number_rules(
+    spec: FieldSpec,
+    dtype: Any,
+    col: pl.Expr,
+    text: pl.Expr | None,
+    present: pl.Expr,
+    quoted: pl.Expr,
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    import polars as pl
+
+    integer = spec.kind == "int"
+    target = pl.Int64 if integer else pl.Float64
+    if dtype == pl.Boolean:
+        code = pl.when(present).then(NOT_NUMBER).otherwise(OK)
+        return pl.lit(None, dtype=target), code.cast(pl.UInt8), _bool_text(col)
+    exact: pl.Expr | None = None  # an exact integer reading, where the input has one
+    if text is not None:
+        num = text.cast(pl.Float64, strict=False)
+        if integer:
+            exact = text.cast(pl.Int64, strict=False)
+        unparsable = present & num.is_null()
+        finite_shown = _num_text(num)
+        shown = (
+            pl.when(unparsable)
+            .then(quoted)
+            .when(num.is_finite() & (num.abs() < _EXACT))
+            .then(finite_shown)
+            .otherwise(text)
+        )
+    else:
+        if dtype.is_integer():
+            exact = col.cast(pl.Int64, strict=False)
+            num = col.cast(pl.Float64)
+        else:
+            num = col.cast(pl.Float64)
+        unparsable = pl.lit(False)
+        shown = pl.when(num.is_finite()).then(_num_text(num)).otherwise(col.cast(pl.String))
+        if dtype.is_integer():
+            shown = col.cast(pl.String)
+    finite = num.is_finite()
+    code = pl.when(unparsable).then(NOT_NUMBER).when(present & ~finite).then(NOT_FINITE)
+    if integer:
+        code = code.when(present & (num != num.round(0))).then(NOT_INTEGER)
+    if spec.minimum is not None:
+        code = code.when(num < spec.minimum).then(OUT_OF_RANGE)
+    if spec.maximum is not None:
+        code = code.when(num > spec.maximum).then(OUT_OF_RANGE)
+    value = num
+    if integer:
+        # beyond 64 bits: a float reading exists, an exact 64-bit one does not
+        value = pl.when(num.abs() < _INT_LIMIT).then(num.cast(pl.Int64, strict=False))
+        if exact is not None:
+            value = pl.coalesce(exact, value)
+        code = code.when(present & value.is_null()).then(TOO_LARGE)
+    if spec.step:
+        code = code.when(((value - (spec.minimum or 0)) % spec.step) != 0).then(OFF_STEP)
+    code = code.otherwise(OK).cast(pl.UInt8)
+    value = pl.when(code == OK).then(value).cast(target)
+    return value, code, shown
+
+
+def _message(spec: FieldSpec, code: pl.Expr, shown: pl.Expr) -> pl.Expr:
+    """The sentence of a flagged value (null when the code is ``OK``)."""
+    import polars as pl
+
+    noun = "an integer" if spec.kind == "int" else "a number"
+    expr: Any = pl
+    for c, what in WHAT.items():
+        expr = expr.when(code == c).then(
+            pl.concat_str(
+                [
+                    pl.lit(f"{spec.key}: "),
+                    shown,
+                    pl.lit(f" {what.format(noun=noun)}; allowed: {spec.allowed}"),
+                ]
+            )
+        )
+    result: pl.Expr = expr.otherwise(None)
+    return result
+
+
+def _join(parts: list[pl.Expr]) -> pl.Expr:
+    """Join non-null messages with "; "; null when there is none."""
+    import polars as pl
+
+    if not parts:
+        return pl.lit(None, dtype=pl.String)
+    joined = pl.concat_str(parts, separator="; ", ignore_nulls=True)
+    return pl.when(joined == "").then(None).otherwise(joined)
+
+
+def _cross_rules(typed_columns: list[str]) -> list[tuple[pl.Expr, pl.Expr]]:
+    """(row is contradictory, its sentence) for checks across columns.
+
+    The same checks as ``patient.clean_patient_data``: a visceral detail given with
+    ``visceral_metastases: false``; a course missing its fractions or dose; a course count that
+    disagrees with the courses given.
+    """
+    import polars as pl
+
+    out: list[tuple[pl.Expr, pl.Expr]] = []
+    cols = set(typed_columns)
+    for dep in ("visceral_metastases_resectable", "visceral_metastases_treatable"):
+        if dep in cols and "visceral_metastases" in cols:
+            clash = (pl.col("visceral_metastases").not_() & pl.col(dep).is_not_null()).fill_null(
+                False
+            )
+            shown = _bool_text(pl.col(dep))
+            msg = pl.concat_str(
+                [
+                    pl.lit(f"{dep}: "),
+                    shown,
+                    pl.lit(
+                        " contradicts visceral_metastases: false; allowed: "
+                        "only with visceral_metastases: true"
+                    ),
+                ]
+            )
+            out.append((clash, msg))
+    given: list[pl.Expr] = []
+    for n in range(1, MAX_COURSES + 1):
+        present = [
+            pl.col(course_column(n, s.key)).is_not_null()
+            for s in COURSE_FIELDS
+            if course_column(n, s.key) in cols
+        ]
+        if not present:
+            continue
+        any_given = pl.any_horizontal(present)
+        given.append(any_given)
+        for key in REQUIRED_COURSE_KEYS:
+            column = course_column(n, key)
+            spec = COURSE_SPECS[column]
+            lacking = any_given & (
+                pl.col(column).is_null() if column in cols else pl.lit(True)
+            )
+            out.append(
+                (
+                    lacking,
+                    pl.lit(
+                        f"{column}: missing; a course needs it; allowed: {spec.allowed}"
+                    ),
+                )
+            )
+    if COURSE_COUNT in cols:
+        n_given = (
+            pl.sum_horizontal([g.cast(pl.Int64) for g in given]) if given else pl.lit(0)
+        )
+        clash = (pl.col(COURSE_COUNT) != n_given).fill_null(False)
+        msg = pl.concat_str(
+            [
+                pl.lit(f"{COURSE_COUNT}: "),
+                pl.col(COURSE_COUNT).cast(pl.String),
+                pl.lit(" disagrees with the "),
+                n_given.cast(pl.String),
+                pl.lit(" course(s) given; allowed: the number of courses given"),
+            ]
+        )
+        out.append((clash, msg))
+    return out
+
+
+def validate_frame(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """Typed batch columns (bad values null) and the ``input_error`` text of every row.
+
+    Columns that are not batch columns are ignored here (``check_columns`` refuses them).
+    """
+    import polars as pl
+
+    specs = [(BATCH_SPECS[c], dt) for c, dt in raw.schema.items() if c in BATCH_SPECS]
+    rules = [field_rules(spec, dt) for spec, dt in specs]
+    typed = raw.select(
+        [v.alias(s.key) for (s, _), (v, _, _) in zip(specs, rules, strict=True)]
+    )
+    codes = raw.select(
+        [c.alias(s.key) for (s, _), (_, c, _) in zip(specs, rules, strict=True)]
+    )
+    cross = _cross_rules(typed.columns)
+    flags = [pl.col(c) != OK for c in codes.columns]
+    bad = codes.select(pl.any_horizontal(flags) if flags else pl.lit(False))[:, 0]
+    if cross:
+        bad = bad | typed.select(pl.any_horizontal([f for f, _ in cross]))[:, 0]
+    nulls = pl.Series("input_error", [None] * raw.height, dtype=pl.String)
+    if not bad.any():
+        return typed, nulls
+    rows = bad.arg_true()
+    sub_raw = raw[rows]
+    value_msgs = sub_raw.select(
+        [
+            _message(s, c, shown).alias(s.key)
+            for (s, _), (_, c, shown) in zip(specs, rules, strict=True)
+        ]
+    )
+    cross_msgs = typed[rows].select(
+        [pl.when(f).then(m).alias(f"__x{i}") for i, (f, m) in enumerate(cross)]
+    )
+    messages = value_msgs.hstack(cross_msgs).select(
+        _join([pl.col(c) for c in (*value_msgs.columns, *cross_msgs.columns)]).alias("m")
+    )["m"]
+    return typed, nulls.scatter(rows, messages)
