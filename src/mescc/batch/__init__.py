@@ -82,11 +82,20 @@ class BatchSummary:
 
 
 def _ranking_patient(row: Mapping[str, Any]) -> Any:
-    """The part of the patient the ranking reads, from the ranking columns of a valid row."""
+    """The part of the patient the ranking reads, from the ranking columns of a row.
+
+    A row the validator flagged (e.g. a course without its dose) has no patient part: its
+    results are nulled anyway.
+    """
     from mescc.patient import Patient
 
     data = patient_data(row)
-    return Patient.from_data(data) if data else None
+    if not data:
+        return None
+    try:
+        return Patient.from_data(data)
+    except InputError:
+        return None
 
 
 def _error_prefix(raw: pl.DataFrame, input_error: pl.Series, offset: int) -> pl.Series:
@@ -139,6 +148,8 @@ def score_frame(
     input_error = _error_prefix(raw, input_error, offset)
     bad = input_error.is_not_null()
     patients = typed.select([c for c in typed.columns if c in SCALAR_SPECS])
+    if not patients.columns:  # only course/preference columns: keep the row count
+        patients = pl.DataFrame({"id": pl.Series([None] * raw.height, dtype=pl.String)})
     results = assess_table(patients, kb, with_verification=True, with_missing=True)
     plan = plan_columns_for_table(
         typed.hstack(results),

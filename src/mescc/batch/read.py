@@ -29,7 +29,9 @@ _SHOWN = 80
 def file_problem(label: str, path: Path | str, what: str, allowed: str) -> InputError:
     """One ``<INPUT|OUTPUT>: <name> <what>; allowed: <allowed>`` error."""
     name = Path(path).name if str(path) else str(path)
-    return InputError([Problem(label, str(path), allowed, f"{label}: {name} {what}; allowed: {allowed}")])
+    return InputError(
+        [Problem(label, str(path), allowed, f"{label}: {name} {what}; allowed: {allowed}")]
+    )
 
 
 def _shown(text: str) -> str:
@@ -54,7 +56,9 @@ def check_output_path(output: Path, input_path: Path) -> None:
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.is_dir():
         raise file_problem(
-            "OUTPUT", output, f"is in a directory that does not exist ({parent})",
+            "OUTPUT",
+            output,
+            f"is in a directory that does not exist ({parent})",
             "a file in an existing directory",
         )
     if output.is_dir():
@@ -64,7 +68,9 @@ def check_output_path(output: Path, input_path: Path) -> None:
     )
     if same:
         raise file_problem(
-            "OUTPUT", output, "is the input file (it would be overwritten)",
+            "OUTPUT",
+            output,
+            "is the input file (it would be overwritten)",
             "a different file than INPUT",
         )
 
@@ -79,15 +85,23 @@ def csv_header(path: Path) -> list[str]:
             "INPUT", path, f"is not UTF-8 text (byte {exc.start} of the header)", "a UTF-8 CSV file"
         ) from None
     except csv.Error as exc:
-        raise file_problem("INPUT", path, f"has a malformed header ({exc})", "a CSV header row") from None
+        raise file_problem(
+            "INPUT", path, f"has a malformed header ({exc})", "a CSV header row"
+        ) from None
     except OSError as exc:
-        raise file_problem("INPUT", path, f"cannot be read ({exc.strerror})", "a readable file") from None
+        raise file_problem(
+            "INPUT", path, f"cannot be read ({exc.strerror})", "a readable file"
+        ) from None
     if not header or all(not h.strip() for h in header):
-        raise file_problem("INPUT", path, "is empty (no header row)", "a CSV file with a header row")
+        raise file_problem(
+            "INPUT", path, "is empty (no header row)", "a CSV file with a header row"
+        )
     empty = [i + 1 for i, h in enumerate(header) if h == ""]
     if empty:
         raise file_problem(
-            "INPUT", path, f"has an empty column name (column {empty[0]})",
+            "INPUT",
+            path,
+            f"has an empty column name (column {empty[0]})",
             "a name for every column",
         )
     return header
@@ -105,38 +119,53 @@ def _csv_batches(path: Path, header: list[str], block_size: int) -> Iterator[pl.
         return "error"
 
     names = [f"__c{i}" for i in range(len(header))]  # positional: duplicates are refused later
+    reader: Any = None
+    failure: str | None = None
     try:
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=1, block_size=block_size, use_threads=True
+                column_names=names, skip_rows=1, block_size=block_size, use_threads=False
             ),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
-        for batch in reader:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
             yield frame.rename(dict(zip(names, header, strict=True)))
     except pa.ArrowInvalid as exc:
-        if invalid:
-            row = invalid[0]
-            raise file_problem(
-                "INPUT", path,
-                f"has a row with {row.actual_columns} field(s) where the header has "
-                f"{row.expected_columns} (a ragged row or an unbalanced quote): "
-                f"{_shown(row.text or '')}",
-                "every row with the header's fields",
-            ) from None
-        text = str(exc)
-        if "UTF8" in text or "UTF-8" in text:
-            raise file_problem("INPUT", path, "is not UTF-8 text", "a UTF-8 CSV file") from None
-        raise file_problem("INPUT", path, f"is not a readable CSV file ({_shown(text)})",
-                           "a CSV file") from None
+        failure = str(exc)
+    finally:
+        if reader is not None:
+            reader.close()
+    if failure is None:
+        return
+    if invalid:
+        row = invalid[0]
+        raise file_problem(
+            "INPUT",
+            path,
+            f"has a row with {row.actual_columns} field(s) where the header has "
+            f"{row.expected_columns} (a ragged row or an unbalanced quote): "
+            f"{_shown(row.text or '')}",
+            "every row with the header's fields",
+        )
+    if "UTF8" in failure or "UTF-8" in failure:
+        raise file_problem("INPUT", path, "is not UTF-8 text", "a UTF-8 CSV file")
+    raise file_problem(
+        "INPUT", path, f"is not a readable CSV file ({_shown(failure)})", "a CSV file"
+    )
 
 
 _ALLOWED_TYPES = "text, boolean, integer, floating-point, decimal or categorical columns"
@@ -150,7 +179,9 @@ def parquet_schema(path: Path) -> pl.Schema:
         schema = pl.scan_parquet(path).collect_schema()
     except Exception as exc:  # polars raises several kinds for a damaged file
         raise file_problem(
-            "INPUT", path, f"is not a readable parquet file ({_shown(str(exc).splitlines()[0])})",
+            "INPUT",
+            path,
+            f"is not a readable parquet file ({_shown(str(exc).splitlines()[0])})",
             "a parquet file",
         ) from None
     problems = []
@@ -162,9 +193,13 @@ def parquet_schema(path: Path) -> pl.Schema:
         )
         if not ok:
             problems.append(
-                Problem(name, str(dtype), _ALLOWED_TYPES,
-                        f"{name}: column of type {dtype} cannot hold a patient value; "
-                        f"allowed: {_ALLOWED_TYPES}")
+                Problem(
+                    name,
+                    str(dtype),
+                    _ALLOWED_TYPES,
+                    f"{name}: column of type {dtype} cannot hold a patient value; "
+                    f"allowed: {_ALLOWED_TYPES}",
+                )
             )
     if problems:
         raise InputError(problems)
@@ -178,7 +213,9 @@ def _parquet_batches(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
         yield from pl.scan_parquet(path).collect_batches(chunk_size=chunk_rows)
     except pl.exceptions.PolarsError as exc:
         raise file_problem(
-            "INPUT", path, f"is not a readable parquet file ({_shown(str(exc).splitlines()[0])})",
+            "INPUT",
+            path,
+            f"is not a readable parquet file ({_shown(str(exc).splitlines()[0])})",
             "a parquet file",
         ) from None
     except OSError as exc:
@@ -241,5 +278,3 @@ def count_rows(path: Path) -> int:
     with path.open("rb") as fh:
         lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
     return max(0, lines - 1)
-
-

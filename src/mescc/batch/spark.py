@@ -84,17 +84,13 @@ def _score_batches(
         out = score_frame(frame, kb, offset, typed_inputs=typed_inputs)
         if out["input_error"].is_not_null().any():
             out = out.with_columns(
-                pl.col("input_error").str.replace(
-                    r"^row (\d+)", f"row $1 of partition {partition}"
-                )
+                pl.col("input_error").str.replace(r"^row (\d+)", f"row $1 of partition {partition}")
             )
         offset += frame.height
         yield from to_spark_arrow(spark_types(out)).to_batches()
 
 
-def score_spark(
-    df: Any, kb_overlay: Path | None = None, *, typed_inputs: bool = True
-) -> Any:
+def score_spark(df: Any, kb_overlay: Path | None = None, *, typed_inputs: bool = True) -> Any:
     """Score a Spark DataFrame of patients (batch columns) with the vectorised path.
 
     Parameters

@@ -33,7 +33,7 @@ def run_spark(input_path: Path, output_path: Path, kb_overlay: Path | None = Non
     summary.scored = summary.rows - summary.bad
     summary.examples = [r[0] for r in errors.select("input_error").limit(20).collect()]
     if output_path.suffix == ".csv":
-        from pyspark.sql import functions as F  # noqa: N812
+        from pyspark.sql import functions as F
 
         cols = []
         for name, dtype in scored.dtypes:

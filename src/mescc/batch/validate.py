@@ -90,6 +90,7 @@ def field_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr, pl.Expr]
     text_in = _is_text(dtype)
     text = col.cast(pl.String) if text_in else None
     code: pl.Expr
+    value: pl.Expr
     if text is not None:
         present = text.is_not_null() & (text != "")
         quoted = pl.concat_str([pl.lit('"'), text, pl.lit('"')])
@@ -108,8 +109,9 @@ def field_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr, pl.Expr]
         if text is None:  # a number where a boolean is expected
             code = pl.when(present).then(NOT_BOOLEAN).otherwise(OK)
             return pl.lit(None, dtype=pl.Boolean), code.cast(pl.UInt8), quoted
-        value = pl.when(text == "true").then(True).when(text == "false").then(False)
-        value = value.otherwise(None).cast(pl.Boolean)
+        value = (
+            pl.when(text == "true").then(True).when(text == "false").then(False).otherwise(None)
+        ).cast(pl.Boolean)
         code = pl.when(present & value.is_null()).then(NOT_BOOLEAN).otherwise(OK)
         return value, code.cast(pl.UInt8), quoted
     if spec.kind == "enum":
@@ -266,21 +268,15 @@ def _cross_rules(typed_columns: list[str]) -> list[tuple[pl.Expr, pl.Expr]]:
         for key in REQUIRED_COURSE_KEYS:
             column = course_column(n, key)
             spec = COURSE_SPECS[column]
-            lacking = any_given & (
-                pl.col(column).is_null() if column in cols else pl.lit(True)
-            )
+            lacking = any_given & (pl.col(column).is_null() if column in cols else pl.lit(True))
             out.append(
                 (
                     lacking,
-                    pl.lit(
-                        f"{column}: missing; a course needs it; allowed: {spec.allowed}"
-                    ),
+                    pl.lit(f"{column}: missing; a course needs it; allowed: {spec.allowed}"),
                 )
             )
     if COURSE_COUNT in cols:
-        n_given = (
-            pl.sum_horizontal([g.cast(pl.Int64) for g in given]) if given else pl.lit(0)
-        )
+        n_given = pl.sum_horizontal([g.cast(pl.Int64) for g in given]) if given else pl.lit(0)
         clash = (pl.col(COURSE_COUNT) != n_given).fill_null(False)
         msg = pl.concat_str(
             [
@@ -304,11 +300,13 @@ def validate_frame(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
 
     specs = [(BATCH_SPECS[c], dt) for c, dt in raw.schema.items() if c in BATCH_SPECS]
     rules = [field_rules(spec, dt) for spec, dt in specs]
-    typed = raw.select(
-        [v.alias(s.key) for (s, _), (v, _, _) in zip(specs, rules, strict=True)]
+    names = [s.key for s, _ in specs]
+    # with_columns broadcasts literal rules (e.g. a number column where a boolean belongs)
+    typed = raw.with_columns([v.alias(f"__v{i}") for i, (v, _, _) in enumerate(rules)]).select(
+        [pl.col(f"__v{i}").alias(n) for i, n in enumerate(names)]
     )
-    codes = raw.select(
-        [c.alias(s.key) for (s, _), (_, c, _) in zip(specs, rules, strict=True)]
+    codes = raw.with_columns([c.alias(f"__c{i}") for i, (_, c, _) in enumerate(rules)]).select(
+        [pl.col(f"__c{i}").alias(n) for i, n in enumerate(names)]
     )
     cross = _cross_rules(typed.columns)
     flags = [pl.col(c) != OK for c in codes.columns]
@@ -320,14 +318,16 @@ def validate_frame(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         return typed, nulls
     rows = bad.arg_true()
     sub_raw = raw[rows]
-    value_msgs = sub_raw.select(
+    value_msgs = sub_raw.with_columns(
         [
-            _message(s, c, shown).alias(s.key)
-            for (s, _), (_, c, shown) in zip(specs, rules, strict=True)
+            _message(s, c, shown).alias(f"__m{i}")
+            for i, ((s, _), (_, c, shown)) in enumerate(zip(specs, rules, strict=True))
         ]
-    )
-    cross_msgs = typed[rows].select(
-        [pl.when(f).then(m).alias(f"__x{i}") for i, (f, m) in enumerate(cross)]
+    ).select([f"__m{i}" for i in range(len(specs))])
+    cross_msgs = (
+        typed[rows]
+        .with_columns([pl.when(f).then(m).alias(f"__x{i}") for i, (f, m) in enumerate(cross)])
+        .select([f"__x{i}" for i in range(len(cross))])
     )
     messages = value_msgs.hstack(cross_msgs).select(
         _join([pl.col(c) for c in (*value_msgs.columns, *cross_msgs.columns)]).alias("m")

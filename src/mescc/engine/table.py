@@ -485,9 +485,9 @@ def evaluate_frame(
             ]
         )
         sums = sums.hstack(
-            indexed.hstack(applicability).hstack(nulls).select(
-                [_stage_missing(ci, plan, index, key_type) for ci in cis]
-            )
+            indexed.hstack(applicability)
+            .hstack(nulls)
+            .select([_stage_missing(ci, plan, index, key_type) for ci in cis])
         )
     states = sums.with_columns([e for ci in cis for e in _stage_state(ci)])
     out: list[pl.Expr] = []

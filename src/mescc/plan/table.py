@@ -38,12 +38,18 @@ from mescc.engine.compile import CompiledInstrument, compile_kb
 from mescc.kb.evidence import Evidence, load_evidence
 from mescc.kb.loader import KnowledgeBase, load_kb
 from mescc.kb.schema import VERIFICATION_ORDER
-from mescc.plan.core import rank_for
-from mescc.plan.prognosis import classify_prognosis
 from mescc.patient import Patient
-from mescc.plan.prognosis import CLASSES, NEAR_END_OF_LIFE, UNKNOWN, Prognosis, ResultView
+from mescc.plan.core import rank_for
+from mescc.plan.prognosis import (
+    CLASSES,
+    NEAR_END_OF_LIFE,
+    UNKNOWN,
+    Prognosis,
+    ResultView,
+    classify_prognosis,
+)
 from mescc.plan.radiotherapy import RadiotherapyRanking
-from mescc.plan.reasons import Citer, citer_for
+from mescc.plan.reasons import citer_for
 from mescc.plan.rules import PlanRules, checked_rules
 
 OUTPUT = "recommended_regimen"
@@ -265,9 +271,7 @@ def plan_columns_for_table(
         schema=types,
     )
     table = uniq.hstack(values)
-    return combos.join(table, on=["k", "p"], how="left", maintain_order="left").select(
-        PLAN_COLUMNS
-    )
+    return combos.join(table, on=["k", "p"], how="left", maintain_order="left").select(PLAN_COLUMNS)
 
 
 def _patient_parts(
