@@ -150,7 +150,7 @@ def local_session(threads: int = 1) -> Any:
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
-    return (
+    session = (
         SparkSession.builder.master(f"local[{threads}]")
         .appName("mescc-batch")
         .config("spark.ui.enabled", "false")
@@ -158,3 +158,5 @@ def local_session(threads: int = 1) -> Any:
         .config("spark.sql.shuffle.partitions", "2")
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
+    return session

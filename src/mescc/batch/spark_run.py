@@ -1,7 +1,8 @@
 """``mescc batch --engine spark``: a local-mode Spark run over files (OUTPUT is a folder).
 
-The input and output paths are checked as on the polars path; the CSV header is read locally so
-repeated or unknown columns are refused with the same messages. Spark writes OUTPUT as a folder
+The input and output paths are checked as on the polars path; a CSV input is checked locally
+with the polars path's reader first (header, repeated or unknown columns, ragged rows, quotes,
+UTF-8), so the same defects give the same messages. Spark writes OUTPUT as a folder
 of part files (its own convention), in the format named by OUTPUT's extension.
 """
 
@@ -11,7 +12,13 @@ from pathlib import Path
 
 from mescc.batch import BatchSummary
 from mescc.batch.columns import check_columns
-from mescc.batch.read import check_input_path, check_output_path, file_problem, input_columns
+from mescc.batch.read import (
+    check_input_path,
+    check_output_path,
+    file_problem,
+    input_columns,
+    read_chunks,
+)
 
 
 def run_spark(input_path: Path, output_path: Path, kb_overlay: Path | None = None) -> BatchSummary:
@@ -23,6 +30,11 @@ def run_spark(input_path: Path, output_path: Path, kb_overlay: Path | None = Non
     if output_path.exists():
         raise file_problem("OUTPUT", output_path, "exists", "a new folder for Spark's part files")
     check_columns(input_columns(input_path))
+    if input_path.suffix == ".csv":
+        # the structural check of the polars path (ragged rows, quotes, UTF-8): one clear
+        # message instead of Spark's malformed-record failure
+        for _ in read_chunks(input_path, 1_000_000):
+            pass
     spark = local_session()
     scored = score_spark(
         read_spark(spark, input_path), kb_overlay, typed_inputs=output_path.suffix == ".parquet"

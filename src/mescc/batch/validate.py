@@ -101,8 +101,10 @@ def field_rules(spec: FieldSpec, dtype: Any) -> tuple[pl.Expr, pl.Expr, pl.Expr]
         if text is not None or dtype == pl.Null:
             value = pl.when(present).then(col.cast(pl.String))
             return value, pl.lit(OK, dtype=pl.UInt8), quoted
-        value = col.cast(pl.String)
-        return value, pl.lit(OK, dtype=pl.UInt8), quoted
+        # a number or boolean column where text belongs (as ``mescc assess`` refuses "id": 1)
+        shown = _bool_text(col) if dtype == pl.Boolean else quoted
+        code = pl.when(present).then(NOT_TEXT).otherwise(OK)
+        return pl.lit(None, dtype=pl.String), code.cast(pl.UInt8), shown
     if spec.kind == "bool":
         if dtype == pl.Boolean:
             return col, pl.lit(OK, dtype=pl.UInt8), _bool_text(col)
