@@ -23,7 +23,6 @@ from fuzz_inputs import batch_inputs, check_run  # noqa: E402
 
 from mescc.cli import app  # noqa: E402
 
-
 LAST_RESORT = "refused by the CLI's last-resort handler (an unforeseen reader error)"
 
 
