@@ -74,7 +74,7 @@ def main(n: int) -> None:
         "1e400, 20-digit and uint64-max integers, booleans other than true/false, formula cells,",
         "control characters, ragged rows, unbalanced quotes, non-UTF-8 and UTF-16 bytes, truncated",
         "files, repeated and unknown columns, list/binary/duration/struct/date parquet columns).",
-        "Oracle: exit 0 or 2 only, no traceback, every row without `input_error` is a valid patient.",
+        "Oracle: exit 0 or 2 only, no traceback, every row without `input_error` a valid patient.",
         "",
         "| count | value |",
         "|---|---|",
