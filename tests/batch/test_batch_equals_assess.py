@@ -74,7 +74,7 @@ def test_batch_equals_assess(kb: KnowledgeBase, group: list[Patient]) -> None:
         for iid, r in a.instruments.items():
             got = tuple(row[f"{iid}__{p}"] for p in ("status", "points", "group"))
             assert got == (r.status, r.points, r.group), iid
-            assert row[f"{iid}__missing"] == list(r.missing), iid
+            assert row[f"{iid}__missing"] == "; ".join(r.missing), iid
         prognosis = a.plan.as_dict()["prognosis"]
         assert row["recommended_regimen"] == a.plan.recommended_regimen
         assert row["prognosis_class"] == prognosis["class"]

@@ -227,5 +227,6 @@ def test_parquet_output_is_typed(kb: KnowledgeBase, tmp_path: Path) -> None:
     assert isinstance(schema["sins_2010__status"], pl.Enum)
     assert isinstance(schema["escc_grade"], pl.Enum)
     assert isinstance(schema["prognosis_class"], pl.Enum)
-    missing = schema["sins_2010__missing"]
-    assert isinstance(missing, pl.List) and isinstance(missing.inner, pl.Enum)
+    assert isinstance(schema["sins_2010__missing"], pl.Enum)
+    deciding = schema["prognosis_deciding_instruments"]
+    assert isinstance(deciding, pl.List) and isinstance(deciding.inner, pl.Enum)

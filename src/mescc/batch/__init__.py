@@ -149,7 +149,7 @@ def score_frame(
     bad = input_error.is_not_null()
     patients = typed.select([c for c in typed.columns if c in SCALAR_SPECS])
     if not patients.columns:  # only course/preference columns: keep the row count
-        patients = pl.DataFrame({"id": pl.Series([None] * raw.height, dtype=pl.String)})
+        patients = pl.DataFrame({"id": pl.repeat(None, raw.height, dtype=pl.String, eager=True)})
     results = assess_table(patients, kb, with_verification=True, with_missing=True)
     plan = plan_columns_for_table(
         typed.hstack(results),

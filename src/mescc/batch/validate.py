@@ -315,7 +315,7 @@ def validate_frame(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     bad = codes.select(pl.any_horizontal(flags) if flags else pl.lit(False))[:, 0]
     if cross:
         bad = bad | typed.select(pl.any_horizontal([f for f, _ in cross]))[:, 0]
-    nulls = pl.Series("input_error", [None] * raw.height, dtype=pl.String)
+    nulls = pl.repeat(None, raw.height, dtype=pl.String, eager=True).alias("input_error")
     if not bad.any():
         return typed, nulls
     rows = bad.arg_true()

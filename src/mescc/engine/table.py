@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from mescc.engine.compile import CompiledInstrument, CompiledItem, _holds3
-from mescc.fields import FIELD_BY_KEY, FIELDS
+from mescc.fields import FIELD_BY_KEY
 from mescc.kb.schema import VERIFICATION_ORDER
 
 if TYPE_CHECKING:
@@ -363,6 +363,7 @@ def _stage_output(ci: CompiledInstrument, with_verification: bool) -> list[pl.Ex
 
 
 MAX_MISSING_PATTERNS = 1 << 16
+MISSING_SEPARATOR = "; "
 
 
 _Decoder = tuple[tuple[tuple[str, int], ...], tuple[int, ...], tuple[tuple[str, ...], ...]]
@@ -416,10 +417,11 @@ def _build_missing_decoder(ci: CompiledInstrument, plan: TablePlan) -> _Decoder:
 
 
 def _stage_missing(
-    ci: CompiledInstrument, plan: TablePlan, index: Mapping[str, pl.Expr], key_type: Any
+    ci: CompiledInstrument, plan: TablePlan, index: Mapping[str, pl.Expr]
 ) -> pl.Expr:
-    """``<id>__missing``: the inputs the instrument reported missing (empty unless not computable
-    for missing data; empty when not applicable), as the scalar driver lists them."""
+    """``<id>__missing``: the inputs the instrument reported missing, in the scalar driver's
+    order, joined with ``"; "`` (an enum of the instrument's possible lists; ``""`` when none,
+    e.g. computed or not applicable)."""
     import polars as pl
 
     weights, strides, decoded = _missing_decoder(ci, plan)
@@ -437,10 +439,12 @@ def _stage_missing(
                 varying = True
                 pattern = _gather(t.missing, _code(t, index))
                 code = code + pattern * stride
-    values = pl.Series([list(d) for d in decoded], dtype=pl.List(key_type))
+    texts = [MISSING_SEPARATOR.join(d) for d in decoded]
+    enum_t = pl.Enum(list(dict.fromkeys(["", *texts])))
+    values = pl.Series(texts, dtype=enum_t)
     missing = pl.lit(values).gather(code) if varying else pl.lit(values).first()
     if ci.applies:
-        empty = pl.lit(pl.Series([[]], dtype=pl.List(key_type))).first()
+        empty = pl.lit(pl.Series([""], dtype=enum_t)).first()
         missing = pl.when(pl.col(f"__a_{ci.id}") == 1).then(empty).otherwise(missing)
     return missing.alias(f"{ci.id}__missing")
 
@@ -454,9 +458,9 @@ def evaluate_frame(
     """Evaluate every instrument over a typed frame of patient columns (missing = null).
 
     Returns ``<id>__status``, ``<id>__points`` and ``<id>__group`` per instrument (plus
-    ``<id>__verification`` with ``with_verification`` and ``<id>__missing``, a list of input
-    keys, with ``with_missing``), row-aligned with ``frame``. Three selects (sums, states,
-    outputs) so that no subexpression is evaluated twice.
+    ``<id>__verification`` with ``with_verification`` and ``<id>__missing``, the missing input
+    keys joined with ``"; "``, with ``with_missing``), row-aligned with ``frame``. Three
+    selects (sums, states, outputs) so that no subexpression is evaluated twice.
     """
     import polars as pl
 
@@ -475,7 +479,6 @@ def evaluate_frame(
         [e for ci in cis for e in _stage_sums(ci, plan, index, with_verification)]
     )
     if with_missing:
-        key_type = pl.Enum([f.key for f in FIELDS])
         applicability = [c for c in sums.get_columns() if c.name.startswith("__a_")]
         null_keys = dict.fromkeys(k for ci in cis for k, _ in _missing_decoder(ci, plan)[0])
         nulls = work.select(
@@ -487,7 +490,7 @@ def evaluate_frame(
         sums = sums.hstack(
             indexed.hstack(applicability)
             .hstack(nulls)
-            .select([_stage_missing(ci, plan, index, key_type) for ci in cis])
+            .select([_stage_missing(ci, plan, index) for ci in cis])
         )
     states = sums.with_columns([e for ci in cis for e in _stage_state(ci)])
     out: list[pl.Expr] = []

@@ -75,8 +75,11 @@ class RankedPlan(Protocol):
 
 @dataclass(frozen=True)
 class _Ranked:
+    """The part of a ``PlanCore`` the table path computes (radiotherapy: None where only the
+    prognosis columns are read)."""
+
     prognosis: Prognosis
-    radiotherapy: RadiotherapyRanking
+    radiotherapy: Any
 
 
 def recommended_regimen(core: RankedPlan) -> str | None:
@@ -245,33 +248,47 @@ def plan_columns_for_table(
         part_cols = []
     pid, parts = _patient_parts(frame, part_cols, patient_part)
     if all(f"{i}__verification" in frame.columns for i in ids):
-        packed, decode = _canonical_keys(frame, cis, ids, rules, allow_unverified)
+        packed, decode, _ = _canonical_keys(frame, cis, ids, rules, allow_unverified)
     else:
-        packed, decode = _distinct_view_keys(frame, cis, ids, keys)
-    combos = pl.DataFrame({"k": packed, "p": pid})
-    uniq = combos.unique(maintain_order=True)
-    prognoses: dict[int, Prognosis] = {}
-    ranked: dict[tuple[str, int], _Ranked] = {}
-    rows: list[tuple[Any, ...]] = []
-    for k, p in uniq.iter_rows():
-        views = decode(k)
-        patient = parts[p]
-        if k not in prognoses:
-            prognoses[k] = classify_prognosis(views, kb, rules, allow_unverified=allow_unverified)
-        cls = prognoses[k].ranking_class
-        memo = ranked.get((cls, p))
-        if memo is None:
-            prog, _, ranking = rank_for(
-                patient, views, kb, evidence, rules, citer, allow_unverified=allow_unverified
-            )
-            memo = ranked[(cls, p)] = _Ranked(prog, ranking)
-        rows.append(_plan_values(_Ranked(prognoses[k], memo.radiotherapy)))
-    values = pl.DataFrame(
-        {name: [r[i] for r in rows] for i, name in enumerate(PLAN_COLUMNS)},
-        schema=types,
-    )
-    table = uniq.hstack(values)
-    return combos.join(table, on=["k", "p"], how="left", maintain_order="left").select(PLAN_COLUMNS)
+        packed, decode, _ = _distinct_view_keys(frame, cis, ids, keys)
+    ks, k_index = _dense(packed)
+    # the columns that depend on the views alone: once per distinct (canonical) view key
+    prognoses = [
+        classify_prognosis(decode(k), kb, rules, allow_unverified=allow_unverified) for k in ks
+    ]
+    classes = list(dict.fromkeys(p.ranking_class for p in prognoses))
+    first_of_class = {
+        c: next(i for i, p in enumerate(prognoses) if p.ranking_class == c) for c in classes
+    }
+    cls_index = pl.Series([classes.index(p.ranking_class) for p in prognoses], dtype=pl.Int64)
+    # the regimen reads the prognosis through its ranking class (and the patient part): once
+    # per distinct (ranking class, patient part), through ``rank_for``
+    n_parts = len(parts)
+    joint = cls_index.gather(k_index) * n_parts + pid
+    js, j_index = _dense(joint)
+    regimens: list[str | None] = []
+    for j in js:
+        c, p = divmod(j, n_parts)
+        k = first_of_class[classes[c]]
+        prognosis, _, ranking = rank_for(
+            parts[p], decode(ks[k]), kb, evidence, rules, citer, allow_unverified=allow_unverified
+        )
+        regimens.append(recommended_regimen(_Ranked(prognosis, ranking)))
+    by_view = [
+        pl.Series(PROGNOSIS_CLASS, [prognosis_class(_Ranked(p, None)) for p in prognoses]),
+        pl.Series(RANKING_CLASS, [prognosis_ranking_class(_Ranked(p, None)) for p in prognoses]),
+        pl.Series(DECIDING, [list(deciding_instruments(_Ranked(p, None))) for p in prognoses]),
+    ]
+    columns = [pl.Series(OUTPUT, regimens).cast(types[OUTPUT]).gather(j_index)]
+    columns += [c.cast(types[c.name]).gather(k_index) for c in by_view]
+    return pl.DataFrame(columns)
+
+
+def _dense(keys: pl.Series) -> tuple[list[int], pl.Series]:
+    """The distinct keys (first-seen order) and each row's index among them."""
+    uniq = keys.unique(maintain_order=True)
+    index = keys.replace_strict(uniq, pl.int_range(len(uniq), eager=True), return_dtype=pl.Int64)
+    return [int(k) for k in uniq], index
 
 
 def _patient_parts(
@@ -279,11 +296,11 @@ def _patient_parts(
 ) -> tuple[pl.Series, list[Patient | None]]:
     """Per row, the index of its distinct patient part, and those parts (0 = all unknown)."""
     if not cols or make is None:
-        return pl.Series("p", [0] * frame.height, dtype=pl.Int64), [None]
+        return pl.repeat(0, frame.height, dtype=pl.Int64, eager=True).alias("p"), [None]
     part = frame.select(cols)
     known = part.select(pl.any_horizontal([pl.col(c).is_not_null() for c in cols]))[:, 0]
     if not known.any():
-        return pl.Series("p", [0] * frame.height, dtype=pl.Int64), [None]
+        return pl.repeat(0, frame.height, dtype=pl.Int64, eager=True).alias("p"), [None]
     uniq = part.filter(known).unique(maintain_order=True).with_row_index("p", offset=1)
     parts: list[Patient | None] = [None]
     for row in uniq.drop("p").iter_rows(named=True):
@@ -298,7 +315,7 @@ def _distinct_view_keys(
     cis: Mapping[str, CompiledInstrument],
     ids: tuple[str, ...],
     keys: tuple[str, ...],
-) -> tuple[pl.Series, Callable[[int], dict[str, ResultView]]]:
+) -> tuple[pl.Series, Callable[[int], dict[str, ResultView]], int]:
     """One key per distinct combination of the views' columns (no verification columns)."""
     wanted = [f"{i}__{s}" for i in ids for s in ("status", "points", "group")] + list(keys)
     cols = [c for c in wanted if c in frame.columns]
@@ -311,7 +328,7 @@ def _distinct_view_keys(
         ]
     )
     if not cols:
-        work = pl.DataFrame({"__all": [0] * frame.height})
+        work = pl.DataFrame({"__all": pl.repeat(0, frame.height, dtype=pl.Int64, eager=True)})
         cols = ["__all"]
     combos = work.unique(maintain_order=True).with_row_index("__k")
     rows = list(combos.drop("__k").iter_rows(named=True))
@@ -320,7 +337,16 @@ def _distinct_view_keys(
     def decode(k: int) -> dict[str, ResultView]:
         return {iid: _view(cis[iid], rows[k]) for iid in ids}
 
-    return joined.get_column("__k").cast(pl.Int64), decode
+    return joined.get_column("__k").cast(pl.Int64), decode, len(rows)
+
+
+def _in_levels(frame: pl.DataFrame, column: str, levels: Sequence[str]) -> pl.Expr:
+    """Whether a verification column's label is one of ``levels`` (on the enum's codes)."""
+    dtype = frame.schema[column]
+    if isinstance(dtype, pl.Enum):
+        codes = [i for i, c in enumerate(dtype.categories) if c in levels]
+        return pl.col(column).to_physical().is_in(codes)
+    return pl.col(column).cast(pl.String).is_in(list(levels))
 
 
 def _canonical_keys(
@@ -329,8 +355,10 @@ def _canonical_keys(
     ids: tuple[str, ...],
     rules: PlanRules,
     allow_unverified: bool,
-) -> tuple[pl.Series, Callable[[int], dict[str, ResultView]]]:
-    """One packed key per row from canonical views (table path with verification columns).
+) -> tuple[pl.Series, Callable[[int], dict[str, ResultView]], int]:
+    """One packed key per row (below the returned bound) from canonical views.
+
+    (The table path with verification columns.)
 
     The ranking reads a survival result only through whether it decides (computed, a group
     with a prognosis class, a deciding verification level) and that class, and reads only the
@@ -359,7 +387,7 @@ def _canonical_keys(
                 (
                     (pl.col(f"{iid}__status") == "computed")
                     & pl.lit(has_class).gather(pl.col(f"{iid}__group").to_physical())
-                    & pl.col(f"{iid}__verification").cast(pl.String).is_in(levels)
+                    & _in_levels(frame, f"{iid}__verification", levels)
                 )
                 .fill_null(False)
                 .alias(f"__decides_{iid}")
@@ -393,7 +421,7 @@ def _canonical_keys(
         cgroup = pl.lit(pl.Series(canon, dtype=pl.Int64)).gather(
             pl.col(f"{iid}__group").to_physical()
         )
-        allowed = pl.col(f"{iid}__verification").cast(pl.String).is_in(levels).cast(pl.Int64)
+        allowed = _in_levels(frame, f"{iid}__verification", levels).cast(pl.Int64)
         offset: pl.Expr = pl.lit(0, dtype=pl.Int64)
         npoints = 1
         lo: int | None = None
@@ -439,4 +467,4 @@ def _canonical_keys(
             )
         return views
 
-    return keys, decode
+    return keys, decode, stride
