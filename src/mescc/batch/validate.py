@@ -152,6 +152,21 @@ def _number_rules(
     if dtype == pl.Boolean:
         code = pl.when(present).then(NOT_NUMBER).otherwise(OK)
         return pl.lit(None, dtype=target), code.cast(pl.UInt8), _bool_text(col)
+    if text is None and dtype.is_integer():
+        # native integers: nothing to parse; only the 64-bit limit (uint64) and the ranges
+        exact_int = col.cast(pl.Int64, strict=False)
+        code = pl.when(present & exact_int.is_null()).then(TOO_LARGE)
+        if spec.minimum is not None:
+            code = code.when(exact_int < spec.minimum).then(OUT_OF_RANGE)
+        if spec.maximum is not None:
+            code = code.when(exact_int > spec.maximum).then(OUT_OF_RANGE)
+        if spec.step:
+            code = code.when(((exact_int - int(spec.minimum or 0)) % spec.step) != 0).then(
+                OFF_STEP
+            )
+        int_code = code.otherwise(OK).cast(pl.UInt8)
+        int_value = pl.when(int_code == OK).then(exact_int).cast(target)
+        return int_value, int_code, col.cast(pl.String)
     exact: pl.Expr | None = None  # an exact integer reading, where the input has one
     if text is not None:
         num = text.cast(pl.Float64, strict=False)

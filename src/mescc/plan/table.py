@@ -340,9 +340,9 @@ def _distinct_view_keys(
     return joined.get_column("__k").cast(pl.Int64), decode, len(rows)
 
 
-def _in_levels(frame: pl.DataFrame, column: str, levels: Sequence[str]) -> pl.Expr:
+def _in_levels(schema: pl.Schema, column: str, levels: Sequence[str]) -> pl.Expr:
     """Whether a verification column's label is one of ``levels`` (on the enum's codes)."""
-    dtype = frame.schema[column]
+    dtype = schema[column]
     if isinstance(dtype, pl.Enum):
         codes = [i for i, c in enumerate(dtype.categories) if c in levels]
         return pl.col(column).to_physical().is_in(codes)
@@ -372,6 +372,7 @@ def _canonical_keys(
     from mescc.plan.prognosis import _may_decide, threshold_met
 
     order = [i for i in rules.prognosis.order if i in ids]
+    schema = frame.schema
     levels = [label for label in VERIFICATION_ORDER if _may_decide(label, rules, allow_unverified)]
     deciding_label = levels[0] if levels else "primary"
     other_label = next((v for v in VERIFICATION_ORDER if v not in levels), "unverified")
@@ -387,7 +388,7 @@ def _canonical_keys(
                 (
                     (pl.col(f"{iid}__status") == "computed")
                     & pl.lit(has_class).gather(pl.col(f"{iid}__group").to_physical())
-                    & _in_levels(frame, f"{iid}__verification", levels)
+                    & _in_levels(schema, f"{iid}__verification", levels)
                 )
                 .fill_null(False)
                 .alias(f"__decides_{iid}")
@@ -421,7 +422,7 @@ def _canonical_keys(
         cgroup = pl.lit(pl.Series(canon, dtype=pl.Int64)).gather(
             pl.col(f"{iid}__group").to_physical()
         )
-        allowed = _in_levels(frame, f"{iid}__verification", levels).cast(pl.Int64)
+        allowed = _in_levels(schema, f"{iid}__verification", levels).cast(pl.Int64)
         offset: pl.Expr = pl.lit(0, dtype=pl.Int64)
         npoints = 1
         lo: int | None = None
