@@ -42,7 +42,9 @@ def as_csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
         if isinstance(dtype, pl.List):
             exprs.append(col.cast(pl.List(pl.String)).list.join(LIST_SEPARATOR).alias(name))
         elif dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum):
-            exprs.append(escape_formula(col.cast(pl.String)).alias(name))
+            text = col.cast(pl.String)
+            # an empty cell stays empty (polars would write an empty string as "")
+            exprs.append(escape_formula(pl.when(text != "").then(text)).alias(name))
         else:
             exprs.append(col)
     return frame.select(exprs)

@@ -161,9 +161,7 @@ def _number_rules(
         if spec.maximum is not None:
             code = code.when(exact_int > spec.maximum).then(OUT_OF_RANGE)
         if spec.step:
-            code = code.when(((exact_int - int(spec.minimum or 0)) % spec.step) != 0).then(
-                OFF_STEP
-            )
+            code = code.when(((exact_int - int(spec.minimum or 0)) % spec.step) != 0).then(OFF_STEP)
         int_code = code.otherwise(OK).cast(pl.UInt8)
         int_value = pl.when(int_code == OK).then(exact_int).cast(target)
         return int_value, int_code, col.cast(pl.String)
