@@ -230,3 +230,16 @@ def test_parquet_output_is_typed(kb: KnowledgeBase, tmp_path: Path) -> None:
     assert isinstance(schema["sins_2010__missing"], pl.Enum)
     deciding = schema["prognosis_deciding_instruments"]
     assert isinstance(deciding, pl.List) and isinstance(deciding.inner, pl.Enum)
+
+
+def test_summary_lines_are_not_wrapped(tmp_path: Path) -> None:
+    # a long input_error must stay one line on stderr (rich wrapped it at the console width)
+    src = write(tmp_path / "in.csv", b"id,kps,ecog,sex\n" + b"x" * 60 + b",75,7,q\n")
+    result = run_cli(str(src), "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert lines[0] == "1 rows read, 0 scored, 1 with input errors"
+    assert len(lines) == 2 and len(lines[1]) > 120
+    assert lines[1].endswith(
+        'sex: "q" is not an allowed value; allowed: one of female, male, other'
+    )
