@@ -269,11 +269,35 @@ def plan_columns_for_table(
     regimens: list[str | None] = []
     for j in js:
         c, p = divmod(j, n_parts)
-        k = first_of_class[classes[c]]
-        prognosis, _, ranking = rank_for(
-            parts[p], decode(ks[k]), kb, evidence, rules, citer, allow_unverified=allow_unverified
+        row = parts[p]
+        memo_key = (
+            evidence.digest,
+            kb.version,
+            id(rules),
+            allow_unverified,
+            classes[c],
+            tuple(sorted(row.items())) if row is not None else (),
         )
-        regimens.append(recommended_regimen(_Ranked(prognosis, ranking)))
+        hit = _REGIMEN_MEMO.get(memo_key)
+        if hit is None:
+            k = first_of_class[classes[c]]
+            patient = patient_part(row) if row is not None and patient_part else None
+            prognosis, _, ranking = rank_for(
+                patient,
+                decode(ks[k]),
+                kb,
+                evidence,
+                rules,
+                citer,
+                allow_unverified=allow_unverified,
+            )
+            if len(_REGIMEN_MEMO) > _MEMO_LIMIT:
+                _REGIMEN_MEMO.clear()
+            hit = _REGIMEN_MEMO[memo_key] = (
+                rules,
+                recommended_regimen(_Ranked(prognosis, ranking)),
+            )
+        regimens.append(hit[1])
     by_view = [
         pl.Series(PROGNOSIS_CLASS, [prognosis_class(_Ranked(p, None)) for p in prognoses]),
         pl.Series(RANKING_CLASS, [prognosis_ranking_class(_Ranked(p, None)) for p in prognoses]),
@@ -293,8 +317,9 @@ def _dense(keys: pl.Series) -> tuple[list[int], pl.Series]:
 
 def _patient_parts(
     frame: pl.DataFrame, cols: list[str], make: PatientPart | None
-) -> tuple[pl.Series, list[Patient | None]]:
-    """Per row, the index of its distinct patient part, and those parts (0 = all unknown)."""
+) -> tuple[pl.Series, list[dict[str, Any] | None]]:
+    """Per row, the index of its distinct patient part, and those parts' column values
+    (index 0 = all unknown)."""
     if not cols or make is None:
         return pl.repeat(0, frame.height, dtype=pl.Int64, eager=True).alias("p"), [None]
     part = frame.select(cols)
@@ -302,12 +327,17 @@ def _patient_parts(
     if not known.any():
         return pl.repeat(0, frame.height, dtype=pl.Int64, eager=True).alias("p"), [None]
     uniq = part.filter(known).unique(maintain_order=True).with_row_index("p", offset=1)
-    parts: list[Patient | None] = [None]
-    for row in uniq.drop("p").iter_rows(named=True):
-        parts.append(make(row))
+    parts: list[dict[str, Any] | None] = [None, *uniq.drop("p").iter_rows(named=True)]
     pid = part.join(uniq, on=cols, how="left", nulls_equal=True, maintain_order="left")["p"]
     pid = pl.select(pl.when(pl.lit(known)).then(pl.lit(pid)).otherwise(0))[:, 0]
     return pid.cast(pl.Int64).alias("p"), parts
+
+
+# (evidence digest, knowledge-base version, plan rules, allow_unverified, ranking class,
+# patient part) -> the recommended regimen, across calls (chunks of a file, Arrow batches on
+# Spark). The rules object is kept in the value, so its id in the key cannot be reused.
+_REGIMEN_MEMO: dict[tuple[Any, ...], tuple[PlanRules, str | None]] = {}
+_MEMO_LIMIT = 100_000
 
 
 def _distinct_view_keys(
