@@ -237,6 +237,9 @@ def batch(
         if engine == Engine.spark:
             from mescc.batch.spark_run import run_spark
 
+            if strict or decisive_unknowns:
+                _fail(["--engine spark: --strict and --decisive-unknowns need the polars engine"])
+
             summary = run_spark(input_path, output, kb_overlay or _state.get("overlay"))
         else:
             total = count_rows(input_path)
