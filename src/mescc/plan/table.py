@@ -275,6 +275,7 @@ def plan_columns_for_table(
             kb.version,
             id(rules),
             allow_unverified,
+            getattr(patient_part, "__qualname__", None),
             classes[c],
             tuple(sorted(row.items())) if row is not None else (),
         )
@@ -333,8 +334,8 @@ def _patient_parts(
     return pid.cast(pl.Int64).alias("p"), parts
 
 
-# (evidence digest, knowledge-base version, plan rules, allow_unverified, ranking class,
-# patient part) -> the recommended regimen, across calls (chunks of a file, Arrow batches on
+# (evidence digest, knowledge-base version, plan rules, allow_unverified, the patient-part
+# builder, ranking class, patient part) -> the recommended regimen, across calls (chunks of a file, Arrow batches on
 # Spark). The rules object is kept in the value, so its id in the key cannot be reused.
 _REGIMEN_MEMO: dict[tuple[Any, ...], tuple[PlanRules, str | None]] = {}
 _MEMO_LIMIT = 100_000
