@@ -336,7 +336,8 @@ def _patient_parts(
 
 # (evidence digest, knowledge-base version, plan rules, allow_unverified, the patient-part
 # builder, ranking class, patient part) -> the recommended regimen, across calls (chunks of a
-# file, Arrow batches on Spark). The rules object is kept in the value, so its id in the key cannot be reused.
+# file, Arrow batches on Spark). The rules object is kept in the value, so its id in the key
+# cannot be reused.
 _REGIMEN_MEMO: dict[tuple[Any, ...], tuple[PlanRules, str | None]] = {}
 _MEMO_LIMIT = 100_000
 
