@@ -26,6 +26,7 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from mescc.assessment import assess, assess_instruments  # noqa: E402
 from mescc.fields import FIELDS  # noqa: E402
@@ -174,12 +175,19 @@ def bench_loop_ratio(rows: int = 5000) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--spark-rows", type=int, default=10_000_000, help="0: skip Spark")
     args = parser.parse_args()
+    from batch_bench import batch_lines, bench_batch_floor, bench_readers, bench_spark
+
     results: dict[str, float] = {}
     results.update(bench_single())
     results.update(bench_cold_start())
     with tempfile.TemporaryDirectory() as tmp:
         results.update(bench_batch(args.rows, Path(tmp)))
+        plain = bench_batch_floor(args.rows, Path(tmp), registry=False)
+        floor = bench_batch_floor(args.rows, Path(tmp))
+        readers = bench_readers(args.rows, Path(tmp))
+        spark = bench_spark(args.spark_rows, Path(tmp)) if args.spark_rows else None
     results.update(bench_loop_ratio())
     lines = [
         "# Benchmark results",
@@ -209,7 +217,7 @@ def main() -> None:
         f"| table path on the same {results['loop_rows']:.0f} rows | "
         f"{results['table_path_per_s']:,.0f} patients/s | |",
         f"| ratio batch / loop | {results['batch_vs_loop_ratio']:.0f} x | |",
-        "",
+        *batch_lines(plain, floor, readers, spark),
     ]
     out = ROOT / "benchmarks" / "results.md"
     out.write_text("\n".join(lines))

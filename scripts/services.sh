@@ -5,6 +5,7 @@
 #    and the app role `mescc_test_app` (password mescc_test_app) of the role-split test;
 #    Debian's package is installed when missing, a cluster is created when there is none.
 #  - Debian's chromium at /usr/bin/chromium for the Playwright browser test.
+#  - a Java runtime (Debian's default-jre-headless) for the Spark local-mode batch test.
 #
 # It exports nothing: the last line it prints is the URL to put in MESCC_TEST_POSTGRES_URL, e.g.
 #   export MESCC_TEST_POSTGRES_URL="$(bash scripts/services.sh | tail -n 1)"
@@ -75,6 +76,12 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
     log "installing chromium"
     apt_install chromium
+fi
+
+# ---- Java (Spark local mode for `mescc batch --engine spark`; pyspark 4 needs Java 17+) ------
+if ! command -v java >/dev/null 2>&1; then
+    log "installing a Java runtime"
+    apt_install default-jre-headless
 fi
 
 echo "postgresql+psycopg://mescc_test:mescc_test@127.0.0.1:5432/mescc_test"

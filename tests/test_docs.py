@@ -52,3 +52,14 @@ def test_the_reader_limits_are_documented() -> None:
         "UTF-16 is accepted **only with its byte-order mark**",
     ):
         assert stated in text, f"docs/patient.md must say {stated!r}"
+
+
+def test_batch_doc_names_every_output_column_and_the_course_layout() -> None:
+    from mescc.batch.columns import COURSE_COUNT, MAX_COURSES, PREFERENCE_SPECS, RESULT_NAMES
+
+    text = (DOC.parent / "batch.md").read_text(encoding="utf-8")
+    wanted = [*RESULT_NAMES, COURSE_COUNT, *PREFERENCE_SPECS, "prior_rt_<n>_<course key>"]
+    wanted += [f"prior_rt_1_{f.key}" for f in COURSE_FIELDS]
+    missing = [w for w in wanted if f"`{w}`" not in text]
+    assert not missing, f"add {missing} to docs/batch.md"
+    assert f"`n` = 1 .. {MAX_COURSES}" in text, "docs/batch.md: update the number of courses"

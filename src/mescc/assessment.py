@@ -82,12 +82,17 @@ def assess(
 
 
 def assess_table(
-    frame: pl.DataFrame, kb: KnowledgeBase | None = None, *, with_verification: bool = False
+    frame: pl.DataFrame,
+    kb: KnowledgeBase | None = None,
+    *,
+    with_verification: bool = False,
+    with_missing: bool = False,
 ) -> pl.DataFrame:
     """Evaluate every instrument over a typed table of patients (one row each).
 
     Returns ``<id>__status``, ``<id>__points`` and ``<id>__group`` columns for every instrument,
-    row-aligned with ``frame`` (and ``<id>__verification`` with ``with_verification``).
+    row-aligned with ``frame`` (and ``<id>__verification`` with ``with_verification``,
+    ``<id>__missing``, the list of missing inputs, with ``with_missing``).
     """
     kb = kb or load_kb()
-    return evaluate_frame(compile_kb(kb), frame, with_verification)
+    return evaluate_frame(compile_kb(kb), frame, with_verification, with_missing)

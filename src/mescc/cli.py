@@ -376,43 +376,70 @@ def kb_check(
     )
 
 
+class Engine(StrEnum):
+    polars = "polars"
+    spark = "spark"
+
+
 @app.command()
 def batch(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT", help=".csv or .parquet")],
     output: Annotated[Path, typer.Option("-o", "--output", help=".csv or .parquet")],
     strict: Annotated[bool, typer.Option(help="Any bad row fails the run (exit 2).")] = False,
+    decisive_unknowns: Annotated[
+        bool,
+        typer.Option(
+            help="Add decisive_unknowns_count (the plan's what-if search, about 1 ms per "
+            "distinct patient)."
+        ),
+    ] = False,
+    engine: Annotated[
+        Engine, typer.Option(help="polars (default) or spark (local mode; OUTPUT is a folder).")
+    ] = Engine.polars,
     kb_overlay: OverlayOpt = None,
 ) -> None:
-    """Score a table of patients: every instrument and the recommended regimen per row."""
+    """Score a table of patients: every instrument and the plan's columns per row."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from mescc.batch import count_rows, run_batch
 
     kb = _kb(kb_overlay)
-    if not input_path.exists():
-        _fail([f"INPUT: {input_path} does not exist"])
-    total = count_rows(input_path)
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     try:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            disable=total < 100_000 or not err.is_terminal,
-        ) as progress:
-            task = progress.add_task("scoring", total=total)
-            summary = run_batch(
-                input_path,
-                output,
-                kb,
-                strict=strict,
-                progress=lambda n: progress.advance(task, n),
-            )
+        if engine == Engine.spark:
+            from mescc.batch.spark_run import run_spark
+
+            if strict or decisive_unknowns:
+                _fail(["--engine spark: --strict and --decisive-unknowns need the polars engine"])
+
+            summary = run_spark(input_path, output, kb_overlay or _state.get("overlay"))
+        else:
+            total = count_rows(input_path)
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                disable=total < 100_000 or not err.is_terminal,
+            ) as progress:
+                task = progress.add_task("scoring", total=total)
+                summary = run_batch(
+                    input_path,
+                    output,
+                    kb,
+                    strict=strict,
+                    decisive_unknowns=decisive_unknowns,
+                    progress=lambda n: progress.advance(task, n),
+                )
     except InputError as exc:
         _fail([p.message for p in exc.problems])
+    except Exception as exc:  # a reader or writer failure the checks did not foresee
+        if isinstance(exc, typer.Exit | KeyboardInterrupt):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        _fail([f"batch: {input_path.name} could not be processed ({type(exc).__name__}: {first})"])
     for line in summary.lines():
         err.print(line, markup=False, highlight=False)
 

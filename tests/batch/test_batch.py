@@ -104,7 +104,19 @@ def read_output(path: Path) -> pl.DataFrame:
 
 
 def result_columns(kb: KnowledgeBase) -> list[str]:
-    return [f"{i}__{p}" for i in kb.instruments for p in ("status", "points", "group")]
+    return [f"{i}__{p}" for i in kb.instruments for p in ("status", "points", "group", "missing")]
+
+
+PLAN_OUTPUT = [
+    "recommended_regimen",
+    "prognosis_class",
+    "prognosis_ranking_class",
+    "prognosis_deciding_instruments",
+]
+
+
+def output_columns(kb: KnowledgeBase, inputs: list[str]) -> list[str]:
+    return [*inputs, *result_columns(kb), *PLAN_OUTPUT, "knowledge_base_version", "input_error"]
 
 
 def as_text(value: Any) -> str | None:
@@ -137,10 +149,12 @@ def test_csv_in(kb: KnowledgeBase, csv_input: Path, tmp_path: Path, out_suffix: 
     assert isinstance(summary, BatchSummary)
     assert (summary.rows, summary.scored, summary.bad) == (4, 2, 2)
     out = read_output(out_path)
-    assert out.columns == [*COLUMNS, *result_columns(kb), "recommended_regimen", "input_error"]
+    assert out.columns == output_columns(kb, COLUMNS)
     assert out.height == 4
-    # every input column kept as given
-    assert [as_text(v) or "" for v in out["kps"].to_list()] == ["70", "75", "", ""]
+    # every input column kept: as given in CSV, typed in parquet (a bad value is null there and
+    # quoted in input_error)
+    kept = ["70", "75", "", ""] if out_suffix == ".csv" else ["70", "", "", ""]
+    assert [as_text(v) or "" for v in out["kps"].to_list()] == kept
     assert out["id"].to_list() == ["p1", "p2", "p3", "p4"]
     assert_equals_single_path(out, kb, ROWS)
 
@@ -172,7 +186,7 @@ def test_bad_row_gets_input_error_and_no_scores(
             assert row["input_error"] is not None
             for message in ERRORS[pid]:
                 assert message in row["input_error"], f"{pid}: {message!r} not named"
-            for col in result_columns(kb):
+            for col in [*result_columns(kb), *PLAN_OUTPUT]:
                 assert row[col] is None, f"{pid}: bad row was scored ({col} = {row[col]!r})"
             assert row["recommended_regimen"] is None
         else:
@@ -287,7 +301,8 @@ def test_validate_frame_lists_every_problem_of_a_row() -> None:
         (
             ["sins"],
             "sins: not a batch column; allowed: the scalar patient keys (sins flattened as "
-            "sins_location, sins_pain, ...)",
+            "sins_location, sins_pain, ...; prior courses as prior_rt_1_fractions, ...; "
+            "preferences as preference_priority, ...)",
         ),
         (["prior_radiotherapy"], "prior_radiotherapy: not a batch column"),
         (["preferences"], "preferences: not a batch column"),

@@ -16,6 +16,7 @@ than indexing a neighbouring category; a total outside every group is never snap
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -145,6 +146,8 @@ class ItemTable:
     # possible, as the scalar driver's ``possible_points``); scores only.
     lo: tuple[int, ...] | None = None
     hi: tuple[int, ...] | None = None
+    missing: tuple[int, ...] = ()  # index into ``patterns`` (0 = nothing missing)
+    patterns: tuple[tuple[str, ...], ...] = ((),)  # the item's distinct missing-input tuples
 
 
 def _item_table(
@@ -165,11 +168,14 @@ def _item_table(
     ranks: list[int] = []
     los: list[int] = []
     his: list[int] = []
+    patterns: dict[tuple[str, ...], int] = {(): 0}
+    missing: list[int] = []
     varying = len({c.scored_verification for c in item.categories}) > 1
     conflict = any(c.alt_points is not None for c in item.categories)
     domains = [(*codings[k].representatives, None) for k in keys]
     for combo in itertools.product(*domains):
         res = item.resolve(dict(zip(keys, combo, strict=True)))
+        missing.append(patterns.setdefault(res.missing, len(patterns)))
         if res.kind == "category":
             cat = item.categories[res.index]
             if group_index is not None:
@@ -196,6 +202,8 @@ def _item_table(
         tuple(ranks) if varying else None,
         tuple(los) if group_index is None else None,
         tuple(his) if group_index is None else None,
+        tuple(missing),
+        tuple(patterns),
     )
 
 
@@ -388,13 +396,104 @@ def _stage_output(ci: CompiledInstrument, with_verification: bool) -> list[pl.Ex
     return out
 
 
+MAX_MISSING_PATTERNS = 1 << 16
+MISSING_SEPARATOR = "; "
+
+
+_Decoder = tuple[tuple[tuple[str, int], ...], tuple[int, ...], tuple[tuple[str, ...], ...]]
+_DECODERS: dict[tuple[int, str], tuple[TablePlan, _Decoder]] = {}
+
+
+def _missing_decoder(ci: CompiledInstrument, plan: TablePlan) -> _Decoder:
+    """``_build_missing_decoder``, once per (table plan, instrument)."""
+    key = (id(plan), ci.id)
+    hit = _DECODERS.get(key)
+    if hit is None or hit[0] is not plan:
+        hit = _DECODERS[key] = (plan, _build_missing_decoder(ci, plan))
+    return hit[1]
+
+
+def _build_missing_decoder(ci: CompiledInstrument, plan: TablePlan) -> _Decoder:
+    """How ``<id>__missing`` is packed: (null-bit keys and weights, item strides, decoded lists).
+
+    The scalar driver's ``missing`` is ``dict.fromkeys(applies keys missing + every unknown
+    item's missing keys, in item order)``. Each item's missing tuple is one of a few patterns
+    (tabulated with the item by ``CompiledItem.resolve``); the instrument's is decoded here once
+    for every combination of patterns, so a row needs one packed integer and one gather.
+    """
+    bit_keys: list[str] = []
+    if ci.applies:
+        bit_keys += [k for k, _ in ci.applies]
+    skeleton_keys: list[str] = []
+    if ci.skeleton:
+        skeleton_keys = list(dict.fromkeys(k for it in ci.definition.items for k in it.inputs))
+    tables = () if ci.skeleton else plan.items[ci.id]
+    sizes = [len(t.patterns) for t in tables]
+    n_bits = len(bit_keys) + len(skeleton_keys)
+    total = (1 << n_bits) * int(math.prod(sizes))
+    if total > MAX_MISSING_PATTERNS:
+        raise ValueError(f"{ci.id}: too many missing-input patterns to tabulate ({total})")
+    strides: list[int] = []
+    acc = 1 << n_bits
+    for size in sizes:
+        strides.append(acc)
+        acc *= size
+    decoded: list[tuple[str, ...]] = []
+    for code in range(total):
+        bits = code % (1 << n_bits)
+        keys: list[str] = [k for i, k in enumerate(bit_keys) if bits >> i & 1]
+        keys += [k for i, k in enumerate(skeleton_keys) if bits >> (len(bit_keys) + i) & 1]
+        for t, stride, size in zip(tables, strides, sizes, strict=True):
+            keys += t.patterns[(code // stride) % size]
+        decoded.append(tuple(dict.fromkeys(keys)))
+    weights = tuple((k, 1 << i) for i, k in enumerate([*bit_keys, *skeleton_keys]))
+    return weights, tuple(strides), tuple(decoded)
+
+
+def _stage_missing(
+    ci: CompiledInstrument, plan: TablePlan, index: Mapping[str, pl.Expr]
+) -> pl.Expr:
+    """``<id>__missing``: the inputs the instrument reported missing, in the scalar driver's
+    order, joined with ``"; "`` (an enum of the instrument's possible lists; ``""`` when none,
+    e.g. computed or not applicable)."""
+    import polars as pl
+
+    weights, strides, decoded = _missing_decoder(ci, plan)
+    n_app = len(ci.applies) if ci.applies else 0
+    code: pl.Expr = pl.lit(0, dtype=pl.Int64)
+    varying = bool(weights)
+    for i, (k, w) in enumerate(weights):
+        is_missing = pl.col(f"__null_{k}")
+        if i < n_app:  # applies keys count only while applicability is unknown
+            is_missing = is_missing & (pl.col(f"__a_{ci.id}") == 2)
+        code = code + is_missing.cast(pl.Int64) * w
+    if not ci.skeleton:
+        for t, stride in zip(plan.items[ci.id], strides, strict=True):
+            if len(t.patterns) > 1:
+                varying = True
+                pattern = _gather(t.missing, _code(t, index))
+                code = code + pattern * stride
+    texts = [MISSING_SEPARATOR.join(d) for d in decoded]
+    enum_t = pl.Enum(list(dict.fromkeys(["", *texts])))
+    values = pl.Series(texts, dtype=enum_t)
+    missing = pl.lit(values).gather(code) if varying else pl.lit(values).first()
+    if ci.applies:
+        empty = pl.lit(pl.Series([""], dtype=enum_t)).first()
+        missing = pl.when(pl.col(f"__a_{ci.id}") == 1).then(empty).otherwise(missing)
+    return missing.alias(f"{ci.id}__missing")
+
+
 def evaluate_frame(
-    cis: Sequence[CompiledInstrument], frame: pl.DataFrame, with_verification: bool = False
+    cis: Sequence[CompiledInstrument],
+    frame: pl.DataFrame,
+    with_verification: bool = False,
+    with_missing: bool = False,
 ) -> pl.DataFrame:
     """Evaluate every instrument over a typed frame of patient columns (missing = null).
 
     Returns ``<id>__status``, ``<id>__points`` and ``<id>__group`` per instrument (plus
-    ``<id>__verification`` with ``with_verification``), row-aligned with ``frame``. Three
+    ``<id>__verification`` with ``with_verification`` and ``<id>__missing``, the missing input
+    keys joined with ``"; "``, with ``with_missing``), row-aligned with ``frame``. Three
     selects (sums, states, outputs) so that no subexpression is evaluated twice.
     """
     import polars as pl
@@ -413,8 +512,27 @@ def evaluate_frame(
     sums = indexed.select(
         [e for ci in cis for e in _stage_sums(ci, plan, index, with_verification)]
     )
+    if with_missing:
+        applicability = [c for c in sums.get_columns() if c.name.startswith("__a_")]
+        null_keys = dict.fromkeys(k for ci in cis for k, _ in _missing_decoder(ci, plan)[0])
+        nulls = work.select(
+            [
+                (pl.col(k).is_null() if k in work.columns else pl.lit(True)).alias(f"__null_{k}")
+                for k in null_keys
+            ]
+        )
+        sums = sums.hstack(
+            indexed.hstack(applicability)
+            .hstack(nulls)
+            .select([_stage_missing(ci, plan, index) for ci in cis])
+        )
     states = sums.with_columns([e for ci in cis for e in _stage_state(ci)])
-    return states.select([e for ci in cis for e in _stage_output(ci, with_verification)])
+    out: list[pl.Expr] = []
+    for ci in cis:
+        out += _stage_output(ci, with_verification)
+        if with_missing:
+            out.append(pl.col(f"{ci.id}__missing"))
+    return states.select(out)
 
 
 def _dtype(key: str) -> Any:

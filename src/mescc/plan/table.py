@@ -13,29 +13,115 @@ loop over the combinations, then a join back to the rows), with the same functio
 missing is read with the groups it can still reach (``<id>__possible_lo`` / ``__possible_hi``
 of the table driver), because the prognosis consensus counts its least favourable possibility.
 
-Clinical trap guarded: a batch row has no ``prior_radiotherapy`` or ``preferences`` column, so
-its ranking is the balanced order without a re-irradiation check, exactly as ``mescc assess``
-ranks the same patient without those keys.
+The ranking also reads three patient keys (``prior_radiotherapy`` and ``spinal_level`` through
+the re-irradiation check, ``preferences.priority``): the caller passes the columns that hold them
+and a function building the patient part from a row, and the plan runs once per distinct
+combination of (canonical views, patient part).
+
+Every plan-derived column is read from the plan's result by ONE helper below
+(:func:`recommended_regimen`, :func:`prognosis_class`, :func:`prognosis_ranking_class`,
+:func:`deciding_instruments`); they take a ``PlanCore`` (``build_plan(...).core``) or the
+ranking part of it that this table path computes, so one place says what a column means for
+both paths.
+
+Clinical trap guarded: a row whose patient part is unknown (no course columns) ranks exactly as
+``mescc assess`` ranks the same patient without those keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import polars as pl
 
 from mescc.engine.compile import CompiledInstrument, compile_kb
-from mescc.kb.evidence import Evidence, load_evidence
+from mescc.kb.evidence import PROGNOSIS_CLASSES, Evidence, load_evidence
 from mescc.kb.loader import KnowledgeBase, load_kb
 from mescc.kb.schema import VERIFICATION_ORDER
+from mescc.patient import Patient
 from mescc.plan.core import rank_for
-from mescc.plan.prognosis import ResultView
-from mescc.plan.reasons import Citer, citer_for
+from mescc.plan.prognosis import (
+    CLASSES,
+    Prognosis,
+    ResultView,
+    classify_prognosis,
+)
+from mescc.plan.radiotherapy import RadiotherapyRanking
+from mescc.plan.reasons import citer_for
 from mescc.plan.rules import PlanRules, checked_rules
 
 OUTPUT = "recommended_regimen"
+PROGNOSIS_CLASS = "prognosis_class"
+RANKING_CLASS = "prognosis_ranking_class"
+DECIDING = "prognosis_deciding_instruments"
+PLAN_COLUMNS = (OUTPUT, PROGNOSIS_CLASS, RANKING_CLASS, DECIDING)
 _LABEL_OF_RANK = {v: k for k, v in VERIFICATION_ORDER.items()}
+#: The patient keys the regimen ranking reads (re-irradiation check and priority).
+RANKING_PATIENT_KEYS = ("prior_radiotherapy", "spinal_level", "preferences.priority")
+PatientPart = Callable[[Mapping[str, Any]], Patient | None]
+
+
+class RankedPlan(Protocol):
+    """What the plan columns read: a ``PlanCore`` or the table path's ranking part of it."""
+
+    @property
+    def prognosis(self) -> Prognosis: ...
+
+    @property
+    def radiotherapy(self) -> RadiotherapyRanking: ...
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """The part of a ``PlanCore`` the table path computes (radiotherapy: None where only the
+    prognosis columns are read)."""
+
+    prognosis: Prognosis
+    radiotherapy: Any
+
+
+def recommended_regimen(core: RankedPlan) -> str | None:
+    """Column ``recommended_regimen``: the first ranked regimen (None without a claim)."""
+    rec = core.radiotherapy.recommended
+    return rec.label if rec is not None else None
+
+
+def prognosis_class(core: RankedPlan) -> str | None:
+    """Column ``prognosis_class``: the survival class (poor / intermediate / favourable)."""
+    return core.prognosis.prognosis_class
+
+
+def prognosis_ranking_class(core: RankedPlan) -> str:
+    """Column ``prognosis_ranking_class``: the class the ranking used (with near end of life,
+    unknown)."""
+    return core.prognosis.ranking_class
+
+
+def deciding_instruments(core: RankedPlan) -> tuple[str, ...]:
+    """Column ``prognosis_deciding_instruments``: the instruments whose votes decided the
+    class (the consensus; the histology floor's score when it raised the class)."""
+    return core.prognosis.deciding_instruments
+
+
+def plan_column_types(kb: KnowledgeBase) -> dict[str, Any]:
+    """The polars dtype of every plan column."""
+    return {
+        OUTPUT: pl.Categorical(),
+        PROGNOSIS_CLASS: pl.Enum(list(CLASSES)),
+        RANKING_CLASS: pl.Enum(list(PROGNOSIS_CLASSES)),
+        DECIDING: pl.List(pl.Enum(list(kb.instruments))),
+    }
+
+
+def _plan_values(core: RankedPlan) -> tuple[Any, ...]:
+    return (
+        recommended_regimen(core),
+        prognosis_class(core),
+        prognosis_ranking_class(core),
+        list(deciding_instruments(core)),
+    )
 
 
 def ranking_instruments(rules: PlanRules) -> tuple[str, ...]:
@@ -144,14 +230,39 @@ def recommended_regimens_for_table(
     polars.Series ``recommended_regimen`` (String), aligned with the rows of ``frame``; equal to
     ``build_plan(...).recommended_regimen`` of the same patient.
     """
+    out = plan_columns_for_table(frame, kb, allow_unverified=allow_unverified, evidence=evidence)
+    return out.get_column(OUTPUT).cast(pl.String)
+
+
+def plan_columns_for_table(
+    frame: pl.DataFrame,
+    kb: KnowledgeBase | None = None,
+    *,
+    allow_unverified: bool = False,
+    evidence: Evidence | None = None,
+    patient_columns: Sequence[str] = (),
+    patient_part: PatientPart | None = None,
+) -> pl.DataFrame:
+    """The plan columns of every row: ``PLAN_COLUMNS`` (types: :func:`plan_column_types`).
+
+    ``patient_columns`` are the columns of ``frame`` holding the patient keys the ranking reads
+    (``RANKING_PATIENT_KEYS``) and ``patient_part`` builds that part of the patient from a row of
+    them (None: unknown). Each row equals the helpers applied to ``build_plan`` of the same
+    patient (a property test checks it).
+    """
     kb = kb or load_kb()
     evidence = evidence or load_evidence()
     rules = checked_rules(kb, evidence)
     citer = citer_for(evidence, kb)
     cis = {ci.id: ci for ci in compile_kb(kb)}
-    ids, keys = regimen_columns(kb, rules)
+    ids, _ = regimen_columns(kb, rules)
+    types = plan_column_types(kb)
     if frame.height == 0:
-        return pl.Series(OUTPUT, [], dtype=pl.String)
+        return pl.DataFrame(schema=types)
+    part_cols = [c for c in patient_columns if c in frame.columns]
+    if patient_part is None:
+        part_cols = []
+    pid, parts = _patient_parts(frame, part_cols, patient_part)
     needed = [
         f"{i}__{s}"
         for i in ids
@@ -169,39 +280,102 @@ def recommended_regimens_for_table(
         frame = evaluate_frame(
             [cis[i] for i in ids], frame.select(patient_cols), with_verification=True
         )
-    if frame.height:
-        return _canonical_ranking(frame, kb, evidence, rules, citer, cis, ids, allow_unverified)
-    wanted = [
-        f"{i}__{s}"
-        for i in ids
-        for s in ("status", "points", "group", "possible_lo", "possible_hi")
-    ] + list(keys)
-    cols = [c for c in wanted if c in frame.columns]
-    if frame.height == 0:
-        return pl.Series(OUTPUT, [], dtype=pl.String)
-    work = frame.select(
-        [
-            pl.col(c).cast(pl.String)
-            if c.endswith(("__status", "__group", "__verification"))
-            else pl.col(c)
-            for c in cols
-        ]
-    )
-    if not cols:
-        work = pl.DataFrame({"__all": [0] * frame.height})
-        cols = ["__all"]
-    combos = work.unique(maintain_order=True)
-    labels: list[str | None] = []
-    for row in combos.iter_rows(named=True):
-        views = {iid: _view(cis[iid], row) for iid in ids}
-        _, _, ranking = rank_for(
-            None, views, kb, evidence, rules, citer, allow_unverified=allow_unverified
+    packed, decode = _canonical_keys(frame, kb, cis, ids, rules, allow_unverified)
+    ks, k_index = _dense(packed)
+    # the columns that depend on the views alone: once per distinct (canonical) view key
+    prognoses = [
+        classify_prognosis(decode(k), kb, rules, allow_unverified=allow_unverified) for k in ks
+    ]
+    # the regimen reads the prognosis only through its ranking class and whether preferences
+    # may lengthen the course (and the patient part): once per distinct (those, patient
+    # part), through ``rank_for``
+    classes = list(dict.fromkeys(_ranking_reads(p) for p in prognoses))
+    first_of_class = {
+        c: next(i for i, p in enumerate(prognoses) if _ranking_reads(p) == c) for c in classes
+    }
+    cls_index = pl.Series([classes.index(_ranking_reads(p)) for p in prognoses], dtype=pl.Int64)
+    n_parts = len(parts)
+    joint = cls_index.gather(k_index) * n_parts + pid
+    js, j_index = _dense(joint)
+    regimens: list[str | None] = []
+    for j in js:
+        c, p = divmod(j, n_parts)
+        row = parts[p]
+        memo_key = (
+            evidence.digest,
+            kb.version,
+            id(rules),
+            allow_unverified,
+            getattr(patient_part, "__qualname__", None),
+            classes[c],
+            tuple(sorted(row.items())) if row is not None else (),
         )
-        rec = ranking.recommended
-        labels.append(rec.label if rec is not None else None)
-    combos = combos.with_columns(pl.Series(OUTPUT, labels, dtype=pl.String))
-    joined = work.join(combos, on=cols, how="left", nulls_equal=True, maintain_order="left")
-    return joined.get_column(OUTPUT)
+        hit = _REGIMEN_MEMO.get(memo_key)
+        if hit is None:
+            k = first_of_class[classes[c]]
+            patient = patient_part(row) if row is not None and patient_part else None
+            prognosis, _, ranking = rank_for(
+                patient,
+                decode(ks[k]),
+                kb,
+                evidence,
+                rules,
+                citer,
+                allow_unverified=allow_unverified,
+            )
+            if len(_REGIMEN_MEMO) > _MEMO_LIMIT:
+                _REGIMEN_MEMO.clear()
+            hit = _REGIMEN_MEMO[memo_key] = (
+                rules,
+                recommended_regimen(_Ranked(prognosis, ranking)),
+            )
+        regimens.append(hit[1])
+    by_view = [
+        pl.Series(PROGNOSIS_CLASS, [prognosis_class(_Ranked(p, None)) for p in prognoses]),
+        pl.Series(RANKING_CLASS, [prognosis_ranking_class(_Ranked(p, None)) for p in prognoses]),
+        pl.Series(DECIDING, [list(deciding_instruments(_Ranked(p, None))) for p in prognoses]),
+    ]
+    columns = [pl.Series(OUTPUT, regimens).cast(types[OUTPUT]).gather(j_index)]
+    columns += [c.cast(types[c.name]).gather(k_index) for c in by_view]
+    return pl.DataFrame(columns)
+
+
+def _ranking_reads(prognosis: Prognosis) -> tuple[str, bool]:
+    """What of the prognosis the regimen ranking reads."""
+    return prognosis.ranking_class, prognosis.preferences_may_lengthen
+
+
+def _dense(keys: pl.Series) -> tuple[list[int], pl.Series]:
+    """The distinct keys (first-seen order) and each row's index among them."""
+    uniq = keys.unique(maintain_order=True)
+    index = keys.replace_strict(uniq, pl.int_range(len(uniq), eager=True), return_dtype=pl.Int64)
+    return [int(k) for k in uniq], index
+
+
+def _patient_parts(
+    frame: pl.DataFrame, cols: list[str], make: PatientPart | None
+) -> tuple[pl.Series, list[dict[str, Any] | None]]:
+    """Per row, the index of its distinct patient part, and those parts' column values
+    (index 0 = all unknown)."""
+    if not cols or make is None:
+        return pl.repeat(0, frame.height, dtype=pl.Int64, eager=True).alias("p"), [None]
+    part = frame.select(cols)
+    known = part.select(pl.any_horizontal([pl.col(c).is_not_null() for c in cols]))[:, 0]
+    if not known.any():
+        return pl.repeat(0, frame.height, dtype=pl.Int64, eager=True).alias("p"), [None]
+    uniq = part.filter(known).unique(maintain_order=True).with_row_index("p", offset=1)
+    parts: list[dict[str, Any] | None] = [None, *uniq.drop("p").iter_rows(named=True)]
+    pid = part.join(uniq, on=cols, how="left", nulls_equal=True, maintain_order="left")["p"]
+    pid = pl.select(pl.when(pl.lit(known)).then(pl.lit(pid)).otherwise(0))[:, 0]
+    return pid.cast(pl.Int64).alias("p"), parts
+
+
+# (evidence digest, knowledge-base version, plan rules, allow_unverified, the patient-part
+# builder, ranking class, patient part) -> the recommended regimen, across calls (chunks of a
+# file, Arrow batches on Spark). The rules object is kept in the value, so its id in the key
+# cannot be reused.
+_REGIMEN_MEMO: dict[tuple[Any, ...], tuple[PlanRules, str | None]] = {}
+_MEMO_LIMIT = 100_000
 
 
 def _class_range_table(ci: CompiledInstrument) -> tuple[list[int], int]:
@@ -220,17 +394,15 @@ def _class_range_table(ci: CompiledInstrument) -> tuple[list[int], int]:
     return table, size
 
 
-def _canonical_ranking(
+def _canonical_keys(
     frame: pl.DataFrame,
     kb: KnowledgeBase,
-    evidence: Evidence,
-    rules: PlanRules,
-    citer: Citer,
     cis: Mapping[str, CompiledInstrument],
     ids: tuple[str, ...],
+    rules: PlanRules,
     allow_unverified: bool,
-) -> pl.Series:
-    """The recommended option from canonical views (table path with verification columns).
+) -> tuple[pl.Series, Callable[[int], dict[str, ResultView]]]:
+    """One packed key per row, and the canonical views a key stands for.
 
     The prognosis consensus reads a survival instrument only through its status, whether it
     may vote (its verification), the class of its group when computed and the least and most
@@ -239,13 +411,11 @@ def _canonical_ranking(
     end-of-life score through its group, or its least favourable reachable group. Each row's
     views are replaced by the canonical views that give the same answer (the first group of a
     class, one label per deciding level, the smallest total meeting the same thresholds), so the
-    plan runs once per distinct canonical combination. A property test proves the result
-    equals ``build_plan`` for the same patient.
+    plan runs once per distinct canonical key. A property test proves the result equals
+    ``build_plan`` for the same patient.
     """
     from mescc.plan.prognosis import (
-        CLASSES,
         _may_decide,
-        classify_prognosis,
         may_vote,
         threshold_met,
     )
@@ -342,32 +512,27 @@ def _canonical_ranking(
                 )
             code = pl.when(st == "computed").then(1 + cgroup + ng * allowed_i + 2 * ng * offset)
             codes.append((iid, code.fill_null(0), 1 + 2 * ng * npoints))
-    if not codes:
-        return pl.Series(OUTPUT, [None] * frame.height, dtype=pl.String)
-    coded = frame.select([code.cast(pl.Int64).alias(iid) for iid, code, _ in codes])
-    combos = coded.unique(maintain_order=True)
-    labels_out: list[str | None] = []
-    by_class: dict[tuple[str, bool], str | None] = {}
-    for row in combos.iter_rows(named=True):
+    key: pl.Expr = pl.lit(0, dtype=pl.Int64)
+    strides: list[tuple[str, int, int]] = []  # (id, stride, number of codes)
+    stride = 1
+    for iid, code, n in codes:
+        key = key + code.cast(pl.Int64) * stride
+        strides.append((iid, stride, n))
+        stride *= n
+        if stride > 2**62:
+            raise ValueError("too many ranking instruments to pack into one key")
+    packed = frame.select(key.alias("key"))["key"]
+
+    def decode(value: int) -> dict[str, ResultView]:
         views = {
             iid: ResultView(iid, "not_computable", None, None, cis[iid].verification) for iid in ids
         }
-        for iid, _, _ in codes:
-            views[iid] = _canonical_view(cis[iid], iid, int(row[iid]), order, eol_id,
+        for iid, st, n in strides:
+            views[iid] = _canonical_view(cis[iid], iid, (value // st) % n, order, eol_id,
                                          deciding_label, other_label)  # fmt: skip
-        prognosis = classify_prognosis(views, kb, rules, allow_unverified=allow_unverified)
-        memo = (prognosis.ranking_class, prognosis.preferences_may_lengthen)
-        if memo not in by_class:
-            _, _, ranking = rank_for(
-                None, views, kb, evidence, rules, citer, allow_unverified=allow_unverified
-            )
-            option = ranking.recommended
-            by_class[memo] = option.label if option is not None else None
-        labels_out.append(by_class[memo])
-    combos = combos.with_columns(pl.Series(OUTPUT, labels_out, dtype=pl.String))
-    cols = [iid for iid, _, _ in codes]
-    joined = coded.join(combos, on=cols, how="left", maintain_order="left")
-    return joined.get_column(OUTPUT)
+        return views
+
+    return packed, decode
 
 
 def _first_of_class(ci: CompiledInstrument, cls: str) -> tuple[str, int | None]:
