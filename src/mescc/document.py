@@ -41,6 +41,13 @@ def assessment_to_dict(a: Assessment) -> dict[str, Any]:
     derived = site_derived_statement(a)
     if derived is not None:
         doc["site_derived"] = derived
+    if a.plan is not None:
+        from mescc.summary import board_summary
+
+        # the board summary as data, right after the patient (what a reader looks at first)
+        summary = board_summary(doc)
+        doc = {k: v for k, v in doc.items() if k in ("schema_version", "knowledge_base_version",
+               "software_version", "patient")} | {"summary": summary} | doc  # fmt: skip
     return doc
 
 

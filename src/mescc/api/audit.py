@@ -95,13 +95,12 @@ def canonical_json(value: Any) -> str:
 
 
 def recommended_regimen(document: Mapping[str, Any]) -> str | None:
-    """The regimen label of the first (recommended) radiotherapy option, if any."""
-    plan = document.get("plan")
-    options = plan.get("radiotherapy") if isinstance(plan, Mapping) else None
-    if isinstance(options, list) and options and isinstance(options[0], Mapping):
-        regimen = options[0].get("regimen")
-        return str(regimen) if regimen is not None else None
-    return None
+    """The recommended regimen of a document (None when the plan recommends none), as every
+    other output reads it (:func:`mescc.summary.recommendation`): not the first listed option,
+    which a plan without a ranking claim still lists (issue 10)."""
+    from mescc.summary import recommended_regimen as of_document
+
+    return of_document(document)
 
 
 _INT64 = range(-(2**63), 2**63)

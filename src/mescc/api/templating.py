@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from mescc import __version__
 from mescc.api import presentation
+from mescc.summary import recommendation
 from mescc.text_safety import neutralise
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -156,5 +157,6 @@ def create_templates() -> Jinja2Templates:
         banner=presentation.EMERGENCY_BANNER,
         intended_use=presentation.INTENDED_USE,
         software_version=__version__,
+        recommendation=recommendation,
     )
     return templates
