@@ -55,26 +55,13 @@ def site_derived_statement(a: Assessment) -> dict[str, Any] | None:
     """What every output says when a site-derived table (``mescc derive``) was used: which
     instruments, whether they may decide the plan (``MESCC_ALLOW_SITE_DERIVED``), one sentence.
     None when no result is site-derived."""
-    from mescc.errors import DefinitionError, InputError, Problem
-    from mescc.kb.overlay import ALLOW_SITE_DERIVED_ENV, site_derived_may_decide
+    from mescc.kb.overlay import site_derived_decides
 
     ids = [iid for iid, r in a.instruments.items() if r.verification == "site-derived"]
     if not ids:
         return None
     synthetic = [iid for iid in ids if (a.instruments[iid].site or {}).get("synthetic")]
-    try:
-        allowed = site_derived_may_decide(synthetic=bool(synthetic))
-    except DefinitionError as exc:
-        raise InputError(
-            [
-                Problem(
-                    ALLOW_SITE_DERIVED_ENV,
-                    None,
-                    "true or false",
-                    f"{ALLOW_SITE_DERIVED_ENV}: {exc.detail}",
-                )
-            ]
-        ) from None
+    allowed = site_derived_decides(synthetic=bool(synthetic))
     may = allowed
     statement = (
         f"SITE-DERIVED tables in use ({', '.join(ids)}): points derived on this site's own "

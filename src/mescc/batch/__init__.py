@@ -99,7 +99,9 @@ def _ranking_patient(row: Mapping[str, Any]) -> Any:
         return None
 
 
-def _error_prefix(raw: pl.DataFrame, input_error: pl.Series, offset: int) -> pl.Series:
+def row_errors(raw: pl.DataFrame, input_error: pl.Series, offset: int = 0) -> pl.Series:
+    """``input_error`` in the sentence shape of every table path: ``row N (id X): ...`` (N
+    counts data rows from 1 across the file; ``offset`` is the chunk's first row)."""
     import polars as pl
 
     if not input_error.is_not_null().any():
@@ -150,7 +152,7 @@ def score_frame(
 
     raw = raw.drop([c for c in RESULT_NAMES if c in raw.columns])
     typed, input_error = validate_frame(raw)
-    input_error = _error_prefix(raw, input_error, offset)
+    input_error = row_errors(raw, input_error, offset)
     bad = input_error.is_not_null()
     patients = typed.select([c for c in typed.columns if c in SCALAR_SPECS])
     if not patients.columns:  # only course/preference columns: keep the row count

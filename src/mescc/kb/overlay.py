@@ -85,6 +85,20 @@ def site_derived_may_decide(allow: bool | None = None, *, synthetic: bool = Fals
     )
 
 
+def site_derived_decides(*, synthetic: bool = False) -> bool:
+    """:func:`site_derived_may_decide` on the site's setting, a bad setting reported as an
+    input error naming the variable (what the assessment paths raise: exit 2, a 422)."""
+    from mescc.errors import InputError, Problem
+
+    try:
+        return site_derived_may_decide(synthetic=synthetic)
+    except DefinitionError as exc:
+        problem = Problem(
+            ALLOW_SITE_DERIVED_ENV, None, "true or false", f"{ALLOW_SITE_DERIVED_ENV}: {exc.detail}"
+        )
+        raise InputError([problem]) from None
+
+
 def check_overlay(text: str, file: str, shipped: Mapping[str, Instrument]) -> Instrument:
     """Validate a site table against the shipped definition it completes; return it.
 

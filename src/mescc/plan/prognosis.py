@@ -347,23 +347,10 @@ def may_vote(verification: str, inst: Instrument, rules: PlanRules, allow_unveri
     table was derived on a synthetic cohort.
     """
     if verification == "site-derived":
-        from mescc.errors import DefinitionError, InputError, Problem
-        from mescc.kb.overlay import ALLOW_SITE_DERIVED_ENV, site_derived_may_decide
+        from mescc.kb.overlay import site_derived_decides
 
         derived = inst.derived
-        try:
-            return site_derived_may_decide(synthetic=bool(derived and derived.synthetic))
-        except DefinitionError as exc:  # the site's setting is not a boolean: bad input
-            raise InputError(
-                [
-                    Problem(
-                        ALLOW_SITE_DERIVED_ENV,
-                        None,
-                        "true or false",
-                        f"{ALLOW_SITE_DERIVED_ENV}: {exc.detail}",
-                    )
-                ]
-            ) from None
+        return site_derived_decides(synthetic=bool(derived and derived.synthetic))
     return _may_decide(verification, rules, allow_unverified)
 
 

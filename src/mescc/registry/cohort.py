@@ -228,7 +228,7 @@ def read_cohort(path: Path, outcomes: OutcomeColumns, ignore: Sequence[str] = ()
     the ``ignore`` list (e.g. registry dates); any other column is refused (a typo must not
     silently drop a finding).
     """
-    from mescc.batch import check_columns, validate_frame
+    from mescc.batch import check_columns, row_errors, validate_frame
 
     raw = read_table(path)
     named = [
@@ -281,28 +281,7 @@ def read_cohort(path: Path, outcomes: OutcomeColumns, ignore: Sequence[str] = ()
     if p1 or p2 or p3:
         raise InputError(p1 + p2 + p3)
     typed, input_error = validate_frame(raw.select(patient_cols))
-    if input_error.is_not_null().any():
-        import polars as pl
-
-        # the sentence shape of mescc batch: "row N (id X): <field>: ..."
-        ids = (
-            pl.concat_str([pl.lit(" (id "), pl.col("id").cast(pl.String), pl.lit(")")])
-            if "id" in raw.columns
-            else pl.lit("")
-        )
-        prefix = pl.concat_str(
-            [
-                pl.lit("row "),
-                (pl.int_range(pl.len()) + 1).cast(pl.String),
-                ids.fill_null(""),
-                pl.lit(": "),
-            ]
-        )
-        input_error = raw.select(
-            pl.when(pl.lit(input_error).is_not_null())
-            .then(pl.concat_str([prefix, pl.lit(input_error)]))
-            .alias("input_error")
-        )["input_error"]
+    input_error = row_errors(raw, input_error)  # the sentence shape of mescc batch
     known = ~np.isnan(time_raw) & ~np.isnan(event_raw)
     return Cohort(
         path=str(path),
