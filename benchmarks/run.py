@@ -69,7 +69,30 @@ def synthetic_frame(rows: int, seed: int = 7, missing: float = 0.1) -> pl.DataFr
             s = pl.Series(f.key, np.round(rng.uniform(0, 60, rows), 1), dtype=pl.Float64)
         mask = pl.Series(rng.random(rows) < missing)
         cols[f.key] = s.scatter(mask.arg_true(), None) if mask.any() else s
-    return pl.DataFrame(cols)
+    return consistent(pl.DataFrame(cols))
+
+
+def consistent(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with every hard contradiction (``mescc.consistency``) resolved by making its
+    second finding unknown: independent random columns contradict each other in most rows
+    (paraplegic with Frankel E ...), which a registry does not, and ``mescc batch`` refuses."""
+    from mescc.consistency import CONTRADICTIONS
+
+    for _ in range(len(CONTRADICTIONS)):
+        changed = False
+        for c in CONTRADICTIONS:
+            if not set(c.keys) <= set(frame.columns):
+                continue
+            clash = (c.first.expr() & c.second.expr()).fill_null(False)
+            if frame.select(clash.any()).item():
+                changed = True
+                key = c.second.key
+                frame = frame.with_columns(
+                    pl.when(clash).then(None).otherwise(pl.col(key)).alias(key)
+                )
+        if not changed:
+            return frame
+    return frame
 
 
 def bench_single(n: int = 3000) -> dict[str, float]:

@@ -282,18 +282,26 @@ def plan_columns_for_table(
         )
     packed, decode = _canonical_keys(frame, kb, cis, ids, rules, allow_unverified)
     ks, k_index = _dense(packed)
-    # the columns that depend on the views alone: once per distinct (canonical) view key
-    prognoses = [
-        classify_prognosis(decode(k), kb, rules, allow_unverified=allow_unverified) for k in ks
-    ]
+    # the columns that depend on the views alone: once per distinct (canonical) view key,
+    # remembered across calls (the chunks of a file, Arrow batches on Spark)
+    context = (evidence.digest, kb.version, id(rules), allow_unverified)
+    reads: list[_ViewRead] = []
+    for k in ks:
+        memo = _VIEW_MEMO.get((*context, k))
+        if memo is None:
+            prognosis = classify_prognosis(decode(k), kb, rules, allow_unverified=allow_unverified)
+            if len(_VIEW_MEMO) > _MEMO_LIMIT:
+                _VIEW_MEMO.clear()
+            memo = _VIEW_MEMO[(*context, k)] = (rules, _view_read(prognosis))
+        reads.append(memo[1])
     # the regimen reads the prognosis only through its ranking class and whether preferences
     # may lengthen the course (and the patient part): once per distinct (those, patient
     # part), through ``rank_for``
-    classes = list(dict.fromkeys(_ranking_reads(p) for p in prognoses))
+    classes = list(dict.fromkeys(r.ranking_reads for r in reads))
     first_of_class = {
-        c: next(i for i, p in enumerate(prognoses) if _ranking_reads(p) == c) for c in classes
+        c: next(i for i, r in enumerate(reads) if r.ranking_reads == c) for c in classes
     }
-    cls_index = pl.Series([classes.index(_ranking_reads(p)) for p in prognoses], dtype=pl.Int64)
+    cls_index = pl.Series([classes.index(r.ranking_reads) for r in reads], dtype=pl.Int64)
     n_parts = len(parts)
     joint = cls_index.gather(k_index) * n_parts + pid
     js, j_index = _dense(joint)
@@ -331,18 +339,39 @@ def plan_columns_for_table(
             )
         regimens.append(hit[1])
     by_view = [
-        pl.Series(PROGNOSIS_CLASS, [prognosis_class(_Ranked(p, None)) for p in prognoses]),
-        pl.Series(RANKING_CLASS, [prognosis_ranking_class(_Ranked(p, None)) for p in prognoses]),
-        pl.Series(DECIDING, [list(deciding_instruments(_Ranked(p, None))) for p in prognoses]),
+        pl.Series(PROGNOSIS_CLASS, [r.prognosis_class for r in reads]),
+        pl.Series(RANKING_CLASS, [r.ranking_class for r in reads]),
+        pl.Series(DECIDING, [list(r.deciding) for r in reads]),
     ]
     columns = [pl.Series(OUTPUT, regimens).cast(types[OUTPUT]).gather(j_index)]
     columns += [c.cast(types[c.name]).gather(k_index) for c in by_view]
     return pl.DataFrame(columns)
 
 
-def _ranking_reads(prognosis: Prognosis) -> tuple[str, bool]:
-    """What of the prognosis the regimen ranking reads."""
-    return prognosis.ranking_class, prognosis.preferences_may_lengthen
+@dataclass(frozen=True, slots=True)
+class _ViewRead:
+    """What the plan columns read of one canonical key's prognosis (through the helpers)."""
+
+    prognosis_class: str | None
+    ranking_class: str
+    deciding: tuple[str, ...]
+    ranking_reads: tuple[str, bool]  # what of the prognosis the regimen ranking reads
+
+
+def _view_read(prognosis: Prognosis) -> _ViewRead:
+    core = _Ranked(prognosis, None)
+    return _ViewRead(
+        prognosis_class(core),
+        prognosis_ranking_class(core),
+        deciding_instruments(core),
+        (prognosis.ranking_class, prognosis.preferences_may_lengthen),
+    )
+
+
+# (evidence digest, knowledge-base version, plan rules, allow_unverified, canonical key) ->
+# what the plan columns read of its prognosis, across calls; the rules object is kept in the
+# value, so its id in the key cannot be reused.
+_VIEW_MEMO: dict[tuple[Any, ...], tuple[PlanRules, _ViewRead]] = {}
 
 
 def _dense(keys: pl.Series) -> tuple[list[int], pl.Series]:
@@ -523,13 +552,23 @@ def _canonical_keys(
             raise ValueError("too many ranking instruments to pack into one key")
     packed = frame.select(key.alias("key"))["key"]
 
+    absent = {
+        iid: ResultView(iid, "not_computable", None, None, cis[iid].verification) for iid in ids
+    }
+    made: dict[tuple[str, int], ResultView] = {}  # the views are frozen: one per code
+
+    def view(iid: str, code: int) -> ResultView:
+        hit = made.get((iid, code))
+        if hit is None:
+            hit = made[(iid, code)] = _canonical_view(
+                cis[iid], iid, code, order, eol_id, deciding_label, other_label
+            )
+        return hit
+
     def decode(value: int) -> dict[str, ResultView]:
-        views = {
-            iid: ResultView(iid, "not_computable", None, None, cis[iid].verification) for iid in ids
-        }
+        views = dict(absent)
         for iid, st, n in strides:
-            views[iid] = _canonical_view(cis[iid], iid, (value // st) % n, order, eol_id,
-                                         deciding_label, other_label)  # fmt: skip
+            views[iid] = view(iid, (value // st) % n)
         return views
 
     return packed, decode
