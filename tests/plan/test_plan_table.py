@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -172,3 +173,44 @@ def test_empty_table(kb: KnowledgeBase, frame_of: Callable[[Iterable[Any]], pl.D
     frame = frame_of([])
     table = frame.hstack(assess_table(frame, kb))
     assert recommended_regimens_for_table(table, kb).len() == 0
+
+
+def test_near_the_two_month_cut_off_the_table_equals_build_plan(
+    kb: KnowledgeBase,
+    example: Callable[[str], dict[str, Any]],
+    frame_of: Callable[[Iterable[Any]], pl.DataFrame],
+) -> None:
+    # The table path folds the two-month score to (death predicted, its class) and ignores
+    # the end-of-life score unless death is predicted: vary both scores' inputs around the
+    # near-end-of-life vignette, with some of them missing, so every reading is compared.
+    from mescc.plan.table import plan_columns_for_table
+
+    base = _strip(example("near_end_of_life"))
+    patients = []
+    for ecog, amb, days, months, tumour in itertools.product(
+        (None, 2, 3, 4),
+        (None, "not_ambulatory", "ambulatory_with_aid"),
+        (None, 3, 10),
+        (None, 2, 40),
+        ("lung_nsclc", "breast", "myeloma"),
+    ):
+        p = {**base, "ecog": ecog, "ambulatory_status": amb, "motor_deficit_days": days,
+             "months_from_cancer_diagnosis": months, "primary_tumor": tumour}  # fmt: skip
+        p.pop("kps")
+        if amb != "not_ambulatory":
+            p.pop("frankel_grade")
+        repair_contradictions(p)
+        patients.append({k: v for k, v in p.items() if v is not None})
+    frame = frame_of(patients)
+    cols = plan_columns_for_table(frame.hstack(assess_table(frame, kb)), kb)
+    regimens = cols["recommended_regimen"].cast(pl.String).to_list()
+    ranking = cols["prognosis_ranking_class"].cast(pl.String).to_list()
+    got = list(zip(regimens, ranking, strict=True))
+    want = []
+    for p in patients:
+        plan = build_plan(assess(dict(p), kb, with_plan=False), kb, decisive_unknowns=False)
+        want.append((plan.recommended_regimen, plan.core.prognosis.ranking_class))
+    assert got == want
+    classes = {c for _, c in want}
+    assert "near_end_of_life_no_benefit" in classes
+    assert len(classes) >= 3

@@ -341,10 +341,17 @@ def plan_columns_for_table(
     by_view = [
         pl.Series(PROGNOSIS_CLASS, [r.prognosis_class for r in reads]),
         pl.Series(RANKING_CLASS, [r.ranking_class for r in reads]),
-        pl.Series(DECIDING, [list(r.deciding) for r in reads]),
     ]
     columns = [pl.Series(OUTPUT, regimens).cast(types[OUTPUT]).gather(j_index)]
     columns += [c.cast(types[c.name]).gather(k_index) for c in by_view]
+    # the deciding instruments: few distinct lists, built once each, then gathered per row
+    position: dict[tuple[str, ...], int] = {}
+    for r in reads:
+        position.setdefault(r.deciding, len(position))
+    lists = list(position)
+    list_index = pl.Series([position[r.deciding] for r in reads], dtype=pl.Int64)
+    distinct = pl.Series(DECIDING, [list(d) for d in lists], dtype=types[DECIDING])
+    columns.append(distinct.gather(list_index.gather(k_index)))
     return pl.DataFrame(columns)
 
 
@@ -541,6 +548,8 @@ def _canonical_keys(
                 )
             code = pl.when(st == "computed").then(1 + cgroup + ng * allowed_i + 2 * ng * offset)
             codes.append((iid, code.fill_null(0), 1 + 2 * ng * npoints))
+    codes = _only_what_the_columns_read(codes, kb, cis, rules, allow_unverified, order, eol_id,
+                                        deciding_label, other_label)  # fmt: skip
     key: pl.Expr = pl.lit(0, dtype=pl.Int64)
     strides: list[tuple[str, int, int]] = []  # (id, stride, number of codes)
     stride = 1
@@ -572,6 +581,55 @@ def _canonical_keys(
         return views
 
     return packed, decode
+
+
+def _only_what_the_columns_read(
+    codes: list[tuple[str, pl.Expr, int]],
+    kb: KnowledgeBase,
+    cis: Mapping[str, CompiledInstrument],
+    rules: PlanRules,
+    allow_unverified: bool,
+    order: set[str],
+    eol_id: str,
+    deciding_label: str,
+    other_label: str,
+) -> list[tuple[str, pl.Expr, int]]:
+    """The codes with what no plan column reads folded away (fewer distinct keys).
+
+    The two-month score reaches the columns only through whether death within 2 months is
+    predicted and, then, its group's class (its information cut-offs are reasons only); the
+    end-of-life score only when death within 2 months is predicted (``read_end_of_life``).
+    Each two-month code is replaced by the first code read the same way (by ``read_two_month``
+    itself), and the end-of-life code is 0 unless the two-month code predicts death.
+    """
+    from mescc.plan.prognosis import group_of, read_two_month
+
+    tm_id = rules.prognosis.two_month_mortality.instrument
+    tm = next(((e, n) for i, e, n in codes if i == tm_id), None)
+    if tm is None:
+        return codes
+    tm_expr, n = tm
+    first: dict[tuple[bool, str | None], int] = {}
+    canon: list[int] = []
+    near: list[bool] = []
+    for code in range(n):
+        view = _canonical_view(cis[tm_id], tm_id, code, order, eol_id, deciding_label,
+                               other_label)  # fmt: skip
+        reading, _ = read_two_month({tm_id: view}, {}, kb, rules, allow_unverified)
+        likely = bool(reading.death_within_2_months_very_likely)
+        group = group_of(kb.instruments[tm_id], view.group) if likely else None
+        canon.append(first.setdefault((likely, group.prognosis if group else None), code))
+        near.append(likely)
+    tm_code = pl.lit(pl.Series(canon, dtype=pl.Int64)).gather(tm_expr.cast(pl.Int64))
+    is_near = pl.lit(pl.Series(near, dtype=pl.Boolean)).gather(tm_expr.cast(pl.Int64))
+    out: list[tuple[str, pl.Expr, int]] = []
+    for iid, expr, size in codes:
+        if iid == tm_id:
+            expr = tm_code
+        elif iid == eol_id:
+            expr = pl.when(is_near).then(expr).otherwise(0)
+        out.append((iid, expr, size))
+    return out
 
 
 def _first_of_class(ci: CompiledInstrument, cls: str) -> tuple[str, int | None]:
