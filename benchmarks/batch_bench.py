@@ -49,9 +49,9 @@ def registry_frame(rows: int, seed: int = 7) -> pl.DataFrame:
 
 def _run(code: str, env: dict[str, str] | None = None) -> dict[str, float]:
     env = dict(os.environ, POLARS_MAX_THREADS="1", **(env or {}))
-    proc = subprocess.run(
-        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
-    )
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark subprocess failed:\n{proc.stderr[-4000:]}")
     result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
