@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from mescc.render.labels import VALUE_LABELS, code_label, key_label, value_label
 
 EMERGENCY_BANNER = (
     "MESCC is an emergency. Do not delay MRI, steroids or referral for this software."
@@ -62,6 +65,30 @@ def fmt(value: Any) -> str:
         text = f"{value:.2f}".rstrip("0").rstrip(".")
         return text if text not in {"-0", ""} else "0"
     return str(value)
+
+
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+#: Keys whose values are internal identifiers, never shown in the generic detail views.
+HIDDEN_KEYS = ("regimen_id", "code")
+
+
+def label(key: Any) -> str:
+    """A document key as a clinician reads it ("ecog" -> "ECOG performance status")."""
+    return key_label(str(key))
+
+
+def display(value: Any, key: Any = None) -> str:
+    """A value for display in words: enum values and plan codes labelled (never
+    ``ambulatory_with_aid`` or ``longer_course``), field values with their unit, else
+    :func:`fmt`."""
+    name = str(key).rsplit(".", 1)[-1] if key is not None else None
+    if isinstance(value, str):
+        if name is not None and name in VALUE_LABELS:
+            return value_label(name, value)
+        return code_label(value, name) if _CODE.fullmatch(value) else value
+    if name in ("ecog", "kps") and isinstance(value, int | float) and not isinstance(value, bool):
+        return value_label(name, value)
+    return fmt(value)
 
 
 def is_mapping(value: Any) -> bool:
