@@ -67,6 +67,7 @@ class Board:
     basis_evidence: tuple[str, ...]
     course: str | None
     alternatives: tuple[str, ...]
+    alternative_regimens: tuple[str, ...]
     lines: tuple[Line, ...]
     unknowns: tuple[str, ...]
     more_unknowns: int
@@ -156,6 +157,11 @@ def _recommendation(rec: Mapping[str, Any], prognosis: Mapping[str, Any]) -> dic
         if isinstance(a, Mapping) and a.get("regimen")
     )
     return {
+        "alternative_regimens": tuple(
+            str(a.get("regimen"))
+            for a in _list(rec.get("alternatives"))
+            if isinstance(a, Mapping) and a.get("regimen")
+        ),
         "kind": kind,
         "label": rec.get("label") if kind != "none" else None,
         "headline": headline,
@@ -236,7 +242,7 @@ def _surgery(question: str, q: Mapping[str, Any]) -> Line:
     return Line(question, heading, text, _ids(reason), attention=bool(consider))
 
 
-def _steroids(s: Mapping[str, Any]) -> Line:
+def _steroids(s: Mapping[str, Any], note: Any = None) -> Line:
     code = str(_map(s.get("reason")).get("code") or "")
     why = _REASON_WORDS.get(code, "")
     if s.get("suggest"):
@@ -252,7 +258,7 @@ def _steroids(s: Mapping[str, Any]) -> Line:
     else:
         text = "Undetermined" + (f": {why}." if why else ".")
     if s.get("contraindication_recorded"):
-        text += " A contraindication is recorded."
+        text += " A contraindication is recorded" + (f": {note}." if note else ".")
     return Line("corticosteroids", "Corticosteroids", text, _ids(s.get("reason")))
 
 
@@ -383,7 +389,10 @@ def board(document: Mapping[str, Any], *, allow_unverified: bool = False) -> Boa
         _prognosis(document, prognosis),
         _surgery("decompression", _map(surgery.get("decompression"))),
         _surgery("stabilisation", _map(surgery.get("stabilisation"))),
-        _steroids(_map(s.get("corticosteroids"))),
+        _steroids(
+            _map(s.get("corticosteroids")),
+            _map(_map(document.get("plan")).get("corticosteroids")).get("contraindication_note"),
+        ),
         _bone(_map(s.get("bone_modifying_agents"))),
     ]
     sbrt = _map(s.get("stereotactic_radiotherapy"))

@@ -91,6 +91,24 @@ def display(value: Any, key: Any = None) -> str:
     return fmt(value)
 
 
+def input_value(value: Any, key: str) -> str:
+    """An input as entered, on one line: SINS items and earlier courses as "label: value"."""
+    if isinstance(value, Mapping):
+        prefix = "sins_" if key == "sins" else ""
+        keys = [(prefix + str(k), v) for k, v in value.items()]
+        return "; ".join(
+            f"{key_label(k).removeprefix('SINS: ')}: {input_value(v, k)}" for k, v in keys
+        )
+    if isinstance(value, list | tuple):
+        if not value:
+            return "none"
+        return " | ".join(
+            (f"course {n}: " if len(value) > 1 else "") + input_value(v, key)
+            for n, v in enumerate(value, start=1)
+        )
+    return value_label(key, value) if not isinstance(value, str) or key in VALUE_LABELS else value
+
+
 def is_mapping(value: Any) -> bool:
     return isinstance(value, Mapping)
 

@@ -174,6 +174,7 @@ def create_templates() -> Jinja2Templates:
         humanize=presentation.humanize,
         label=presentation.label,
         display=presentation.display,
+        input_value=presentation.input_value,
         idle_split=_idle_split,
         ref_index=_ref_index,
         verification_label=presentation.verification_label,
