@@ -183,7 +183,7 @@ def _short_name(document: Mapping[str, Any], iid: Any) -> str:
     return _instrument_name(document, iid).split(" (", 1)[0]
 
 
-def _prognosis(document: Mapping[str, Any], p: Mapping[str, Any]) -> Line:
+def _prognosis(document: Mapping[str, Any], p: Mapping[str, Any], converted: bool) -> Line:
     votes = [v for v in _list(p.get("votes")) if isinstance(v, Mapping) and v.get("class")]
     named = "; ".join(
         f"{_short_name(document, v.get('instrument'))}: {_class(v.get('class'))}"
@@ -211,8 +211,10 @@ def _prognosis(document: Mapping[str, Any], p: Mapping[str, Any]) -> Line:
         text += " Lowered by instruments that could not be computed (see prognosis)."
     if p.get("near_end_of_life"):
         text += " Death within two months is predicted."
+    if converted:
+        text += " Uses a converted input (see warnings)."
     ids = tuple(str(i) for i in _list(p.get("deciding_instruments")))
-    return Line("prognosis", "Survival prognosis", text, ids)
+    return Line("prognosis", "Survival prognosis", text, ids, attention=converted)
 
 
 def _criterion(c: Mapping[str, Any]) -> str:
@@ -386,7 +388,14 @@ def board(document: Mapping[str, Any], *, allow_unverified: bool = False) -> Boa
     rec = _recommendation(_map(s.get("recommendation")), prognosis)
     surgery = _map(s.get("surgery"))
     lines = [
-        _prognosis(document, prognosis),
+        _prognosis(
+            document,
+            prognosis,
+            any(
+                isinstance(w, Mapping) and w.get("kind") == "converted_input"
+                for w in _list(s.get("warnings"))
+            ),
+        ),
         _surgery("decompression", _map(surgery.get("decompression"))),
         _surgery("stabilisation", _map(surgery.get("stabilisation"))),
         _steroids(

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mescc.render.labels import VALUE_LABELS, code_label, key_label, value_label
+from mescc.render.labels import FIELD_LABELS, VALUE_LABELS, code_label, key_label, value_label
 
 EMERGENCY_BANNER = (
     "MESCC is an emergency. Do not delay MRI, steroids or referral for this software."
@@ -68,8 +68,26 @@ def fmt(value: Any) -> str:
 
 
 _CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+_REGIMEN_ID = re.compile(r"(\d+)x(\d+(?:\.\d+)?)")
 #: Keys whose values are internal identifiers, never shown in the generic detail views.
 HIDDEN_KEYS = ("regimen_id", "code")
+
+
+_PROSE_TOKEN = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+_ANY_VALUE = {
+    v: words for labels in VALUE_LABELS.values() for v, words in labels.items() if "_" in v
+}
+
+
+def prose(text: Any) -> str:
+    """A sentence written by the plan with its input keys and enum values in words
+    ("primary_tumor in unknown_primary" -> "Primary tumour in cancer of unknown primary")."""
+
+    def word(match: re.Match[str]) -> str:
+        token = match.group(0)
+        return FIELD_LABELS.get(token) or _ANY_VALUE.get(token) or token
+
+    return _PROSE_TOKEN.sub(word, str(text))
 
 
 def label(key: Any) -> str:
@@ -85,7 +103,10 @@ def display(value: Any, key: Any = None) -> str:
     if isinstance(value, str):
         if name is not None and name in VALUE_LABELS:
             return value_label(name, value)
-        return code_label(value, name) if _CODE.fullmatch(value) else value
+        regimen = _REGIMEN_ID.fullmatch(value)
+        if regimen is not None:
+            return f"{regimen.group(1)} x {regimen.group(2)} Gy"
+        return code_label(value, name) if _CODE.fullmatch(value) else prose(value)
     if name in ("ecog", "kps") and isinstance(value, int | float) and not isinstance(value, bool):
         return value_label(name, value)
     return fmt(value)

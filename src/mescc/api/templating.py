@@ -175,6 +175,7 @@ def create_templates() -> Jinja2Templates:
         label=presentation.label,
         display=presentation.display,
         input_value=presentation.input_value,
+        prose=presentation.prose,
         idle_split=_idle_split,
         ref_index=_ref_index,
         verification_label=presentation.verification_label,
