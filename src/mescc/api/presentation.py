@@ -112,13 +112,17 @@ def display(value: Any, key: Any = None) -> str:
     return fmt(value)
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def input_value(value: Any, key: str) -> str:
     """An input as entered, on one line: SINS items and earlier courses as "label: value"."""
     if isinstance(value, Mapping):
         prefix = "sins_" if key == "sins" else ""
         keys = [(prefix + str(k), v) for k, v in value.items()]
         return "; ".join(
-            f"{key_label(k).removeprefix('SINS: ')}: {input_value(v, k)}" for k, v in keys
+            f"{_capital(key_label(k).removeprefix('SINS: '))}: {input_value(v, k)}" for k, v in keys
         )
     if isinstance(value, list | tuple):
         if not value:
