@@ -32,7 +32,8 @@ MAX_UNKNOWNS = 3
 
 _REASON_WORDS = {
     "no_decompression_indication": "no indication met",
-    "decompression_criteria_met_but_excluded": "indication met, but an exclusion applies",
+    "decompression_criteria_met_but_excluded": "not suggested: an indication is met, but the "
+    "patient is outside the trial population",
     "consider_decompression": "a surgical opinion is worth considering",
     "consider_stability_opinion": "a surgical stability opinion is worth considering",
     "spine_stable_by_sins": "stable by SINS",
@@ -361,6 +362,8 @@ def _warnings(
         elif kind == "plan_warning":
             text = _plan_text(plan.get("warnings"), w.get("code"))
             out.append(text or code_label(str(w.get("code"))))
+    # plan warnings written as plain sentences (mescc.summary keeps only coded ones)
+    out += [w for w in _list(plan.get("warnings")) if isinstance(w, str) and w not in out]
     instruments = _map(document.get("instruments"))
     deciding = _list(_map(summary.get("prognosis")).get("deciding_instruments"))
     weak = [
