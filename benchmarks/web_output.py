@@ -170,8 +170,11 @@ def main() -> int:
         records[name] = record
         result_pages[name] = page_html(templates, "result.html", record)
     browser = measure_pages(result_pages) if CHROMIUM.exists() else {}
+    cold = None
     for name, record in records.items():
         summary = page_html(templates, "summary.html", record)
+        if cold is None:  # the first PDF of a fresh process (fonts, imports): reported apart
+            cold = measure_pdf(templates, record, 1, "summary")[1]
         pages, seconds = measure_pdf(templates, record, args.repeat, "summary")
         full = measure_pdf(templates, record, 1, "full") if pdf_detail_supported() else None
         rows.append((name, browser.get(name, {}), pages, seconds, full,
@@ -180,7 +183,8 @@ def main() -> int:
         f"\n## {args.label}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n",
         f"`.venv/bin/python benchmarks/web_output.py --label {args.label} --repeat {args.repeat}`"
         f" · {platform.python_version()} · {os.cpu_count()} CPUs (shared) · PDF time = HTML + "
-        f"WeasyPrint, median of {args.repeat}, one process\n",
+        f"WeasyPrint, median of {args.repeat}, one process, after a first (cold) PDF of "
+        f"{cold or 0:.2f} s (fonts and imports; a server's renderer process pays it once)\n",
         "| patient | regimen | desktop px (1366x768) | rec. above fold | mobile px (390x844)"
         " | rec. above fold | overflow 390 | board summary above fold (desktop) | PDF pages"
         " | PDF s | full PDF pages (s) "

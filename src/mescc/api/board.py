@@ -46,6 +46,10 @@ _REASON_WORDS = {
 }
 
 
+#: Short forms of a criterion's input value on the first screen (the label names the scale).
+_SHORT_VALUE = {"escc_grade": "Bilsky {}", "sins": "SINS {}"}
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """One row of the board summary: a heading, one sentence and the evidence ids behind it."""
@@ -224,7 +228,10 @@ def _criterion(c: Mapping[str, Any]) -> str:
     key, value = c.get("input"), c.get("value")
     shown = isinstance(key, str) and key != "prior_radiotherapy" and value is not None
     if shown and not isinstance(value, Mapping | list):
-        text += f" ({field_label(str(key))}: {value_label(str(key), value)})"
+        words = _SHORT_VALUE.get(str(key), "{}").format(value)
+        if str(key) not in _SHORT_VALUE:
+            words = f"{field_label(str(key))}: {value_label(str(key), value)}"
+        text += f" ({words})"
     return text
 
 
