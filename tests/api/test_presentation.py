@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from mescc.api.diff import diff_documents
 from mescc.api.presentation import fmt, regimen_chart, verification_label
 
@@ -130,3 +132,22 @@ def test_the_board_names_the_deciding_criterion_and_counts_agreement() -> None:
         assert f"{prognosis['agreeing']} of {prognosis['voting']}" in lines["prognosis"].text
     assert "Dexamethasone 16 mg" in lines["corticosteroids"].text
     assert all("_" not in line.text for line in view.lines), [line.text for line in view.lines]
+
+
+def test_no_board_text_holds_a_code_for_any_example() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from mescc import document as core
+    from mescc.api.board import board
+
+    examples = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+    patients = [yaml.safe_load(p.read_text()) for p in examples]
+    patients += [{"id": "m", "primary_tumor": "lung_nsclc", "ecog": 3}, {"id": "n"}]
+    for patient in patients:
+        view = board(core.assessment_document(patient))
+        texts = [view.headline, view.basis, view.course or "", *view.alternatives]
+        texts += [line.text for line in view.lines] + list(view.unknowns) + list(view.warnings)
+        leaked = [t for t in texts if re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", t)]
+        assert not leaked, (patient["id"], leaked)
