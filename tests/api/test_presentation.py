@@ -78,6 +78,9 @@ def test_values_and_plan_prose_read_in_words() -> None:
     assert input_value({"location": "semirigid", "pain": "mechanical"}, "sins") == (
         "Location: semirigid (T3-T10); Pain: mechanical pain"
     )
+    assert (
+        prose("missing kps; kps converted from ecog 3") == "missing KPS; KPS converted from ECOG 3"
+    )
     assert input_value([], "prior_radiotherapy") == "none"
     assert input_value(10, "motor_deficit_days") == "10 days"
 

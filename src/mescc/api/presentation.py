@@ -74,6 +74,7 @@ HIDDEN_KEYS = ("regimen_id", "code")
 
 
 _PROSE_TOKEN = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+_SCALE = re.compile(r"\b(?:kps|ecog|sins)\b")
 _ANY_VALUE = {
     v: words for labels in VALUE_LABELS.values() for v, words in labels.items() if "_" in v
 }
@@ -87,7 +88,7 @@ def prose(text: Any) -> str:
         token = match.group(0)
         return FIELD_LABELS.get(token) or _ANY_VALUE.get(token) or token
 
-    return _PROSE_TOKEN.sub(word, str(text))
+    return _SCALE.sub(lambda m: m.group(0).upper(), _PROSE_TOKEN.sub(word, str(text)))
 
 
 def label(key: Any) -> str:
