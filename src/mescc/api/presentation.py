@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -70,7 +71,7 @@ def fmt(value: Any) -> str:
 _CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 _REGIMEN_ID = re.compile(r"(\d+)x(\d+(?:\.\d+)?)")
 #: Keys whose values are internal identifiers, never shown in the generic detail views.
-HIDDEN_KEYS = ("regimen_id", "code")
+HIDDEN_KEYS = ("regimen_id", "code", "id")
 
 
 _PROSE_TOKEN = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
@@ -80,13 +81,25 @@ _ANY_VALUE = {
 }
 
 
+@functools.cache
+def _instrument_names() -> dict[str, str]:
+    """Instrument id -> name (the bundled knowledge base), for ids quoted in plan prose."""
+    from mescc import document as core
+
+    return {str(i["id"]): str(i["name"]) for i in core.instruments_document()}
+
+
 def prose(text: Any) -> str:
     """A sentence written by the plan with its input keys and enum values in words
     ("primary_tumor in unknown_primary" -> "Primary tumour in cancer of unknown primary")."""
 
     def word(match: re.Match[str]) -> str:
         token = match.group(0)
-        return FIELD_LABELS.get(token) or _ANY_VALUE.get(token) or token
+        return (
+            FIELD_LABELS.get(token)
+            or _ANY_VALUE.get(token)
+            or _instrument_names().get(token, token)
+        )
 
     return _SCALE.sub(lambda m: m.group(0).upper(), _PROSE_TOKEN.sub(word, str(text)))
 
