@@ -39,7 +39,7 @@ Detail = Literal["summary", "full"]
 DETAILS: tuple[Detail, ...] = ("summary", "full")
 
 #: A reason sentence at most this long is kept in the summary view (longer ones: full view).
-SHORT_TEXT_MAX = 160
+SHORT_TEXT_MAX = 120
 #: What ``omitted`` says of a reason sentence left out.
 LONG_TEXT = f"text (sentences over {SHORT_TEXT_MAX} characters)"
 
@@ -65,13 +65,11 @@ _FIRST_OPTION_KEYS = ("outcomes", "guidelines")
 #: Keys of one cited outcome figure.
 _OUTCOME_KEYS = (
     "endpoint",
-    "label",
     "value",
     "n",
     "events",
     "population",
     "pooled_arm",
-    "comparison",
     "source",
     "citation",  # moved to references[source]
     "verification",
@@ -104,10 +102,6 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
         "class",
         "ranking_class",
         "deciding_instruments",
-        "source_instrument",
-        "source_group",
-        "source_verification",
-        "consensus",
         "missing_to_classify",
         "reasons",
     ),
@@ -141,25 +135,12 @@ _NESTED_KEYS: dict[str, tuple[str, ...]] = {
     "plan.surgery.decompression": ("question", "consider", "criteria_met", "reasons", "missing"),
     "plan.surgery.stabilisation": ("question", "consider", "criteria_met", "reasons", "missing"),
     "plan.surgery.radiosensitivity": ("class", "verification", "recommendation"),
-    "plan.prognosis.consensus": (
-        "class",
-        "instruments_class",
-        "after_missing_inputs",
-        "for_referral",
-        "agreeing",
-        "voting",
-        "lowered_by",
-        "histology_floor",
-    ),
-    "plan.reirradiation.regimen_checks[]": (
-        "regimen",
-        "cumulative_cord_bed_gy2",
-        "cumulative_cord_eqd2_gy2",
-        "status",
-        "within_limits",
-    ),
+    "plan.reirradiation.regimen_checks[]": ("regimen", "status"),
     "plan.decisive_unknowns[]": ("inputs", "could_change", "instrument"),
 }
+#: Document keys left out of the summary view (the patient record as given: the caller has it;
+#: ``summary.patient_id`` names it).
+_DOCUMENT_DROP = ("patient",)
 #: Plan keys left out of the summary view.
 _PLAN_DROP = ("decisive_unknowns_scope",)
 #: The contract's keys of an instrument result.
@@ -193,7 +174,9 @@ def json_view(document: Mapping[str, Any], detail: Detail = "summary") -> dict[s
         return copy.deepcopy(dict(document))
     if detail != "summary":
         raise ValueError(f'detail "{detail}" is not allowed: use one of {", ".join(DETAILS)}')
-    return _SummaryView(document).build()
+    first = _SummaryView(document)
+    first.build()  # counts the compacted reasons: one given twice is written once
+    return _SummaryView(document, first.seen).build()
 
 
 def compact_json(view: Mapping[str, Any]) -> str:
@@ -220,27 +203,16 @@ def _is_reason(value: Mapping[str, Any]) -> bool:
     return isinstance(value.get("code"), str) and isinstance(value.get("evidence"), list)
 
 
-def _reasons_in(value: Any, counts: Counter[str]) -> None:
-    """Count every reason of ``value`` by content (a reason given twice is referenced)."""
-    if isinstance(value, list):
-        for v in value:
-            _reasons_in(v, counts)
-    elif isinstance(value, Mapping):
-        if _is_reason(value):
-            counts[_canonical(value)] += 1
-        for v in value.values():
-            _reasons_in(v, counts)
-
-
 class _SummaryView:
     """Builds the summary view of one document, collecting references and omitted keys."""
 
-    def __init__(self, document: Mapping[str, Any]) -> None:
+    def __init__(self, document: Mapping[str, Any], repeats: Counter[str] | None = None) -> None:
         self.document = document
         self.references: dict[str, Any] = {}
         self.omitted: dict[str, list[str]] = {}
-        self.reason_counts: Counter[str] = Counter()
-        _reasons_in(document.get("plan"), self.reason_counts)
+        #: compacted reasons by content, counted by a first pass (None: this is that pass)
+        self.repeats = repeats
+        self.seen: Counter[str] = Counter()
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _omit(self, path: str, what: str) -> None:
@@ -310,7 +282,6 @@ class _SummaryView:
     def _reason(self, reason: Mapping[str, Any], path: str) -> dict[str, Any]:
         """Code, evidence ids, inputs used, verification, and the sentence when short; a
         reason given in several places is written once in ``references``."""
-        repeated = self.reason_counts[_canonical(reason)] > 1
         moved = self._moved_citations(reason)
         out: dict[str, Any] = {}
         for k, v in reason.items():
@@ -322,7 +293,9 @@ class _SummaryView:
             if k == "inputs" and v == {}:
                 continue  # no input used: nothing to show
             out[k] = self._cited(v, f"{path}.{k}")
-        return self._ref("reason", out) if repeated else out
+        key = _canonical(out)
+        self.seen[key] += 1
+        return self._ref("reason", out) if self.repeats and self.repeats[key] > 1 else out
 
     # -- the document ------------------------------------------------------------------------
     def build(self) -> dict[str, Any]:
@@ -338,6 +311,8 @@ class _SummaryView:
                 }
             elif key == "plan" and isinstance(value, Mapping):
                 out[key] = self._plan(value)
+            elif key in _DOCUMENT_DROP:
+                self._omit("document", key)
             else:
                 out[key] = copy.deepcopy(value)
         out["detail"] = "summary"
@@ -373,7 +348,8 @@ class _SummaryView:
             if rank == 0:
                 kept = self._keep(option, _OPTION_KEYS + _FIRST_OPTION_KEYS, f"{path}[0]")
             else:
-                kept = self._keep(option, _OPTION_KEYS, f"{path}[1:]")
+                keys = tuple(k for k in _OPTION_KEYS if k != "dose_basis")
+                kept = self._keep(option, keys, f"{path}[1:]")
             row: dict[str, Any] = {}
             for k, v in kept.items():
                 if k in ("outcomes", "guidelines") and isinstance(v, list):
