@@ -2,25 +2,28 @@
 
 ``full`` is the contract document exactly as :func:`mescc.document.assessment_to_dict` builds
 it (the web app and the API store and render that one). ``summary`` (the default) is what the
-board summary rests on, as data, in under 40 KB for the bundled examples:
+board summary rests on, as data, in under 40 KB for the bundled examples (the full document is
+147-172 KB compact):
 
 * every contract key stays, with its value: ``schema_version``, ``knowledge_base_version``,
   ``instruments.<id>`` status / points / group / category / estimate / items / missing /
   verification / citation, ``plan.radiotherapy[]`` in rank order (first = recommended) with its
-  course and ``rationale``, ``plan.surgery.consider`` / ``reasons``, ``plan.corticosteroids``,
+  course and ``rationale``, ``recommended_regimen`` / ``recommended_option`` / ``ranking_claim``,
+  ``plan.surgery.consider`` / ``reasons``, ``plan.corticosteroids``,
   ``plan.bone_modifying_agents``, ``plan.reirradiation``, ``plan.warnings``, and ``summary``
   (:func:`mescc.summary.board_summary`) unchanged;
 * what the full document repeats is written once in the top-level ``references`` table, keyed
-  by a stable id: the citation of a source (keyed by its evidence id; an instrument's by its
-  instrument id, pointing at ``instruments.<id>.citation``), a cited outcome figure or guideline
-  statement (``fig-<hash>``, ``gl-<hash>``), a reason given in two places (``why-<hash>``) and
+  by a stable id: the citation of a source (keyed by its evidence id; an instrument cited with
+  its own citation is ``{"instrument": id}``: ``instruments.<id>.citation`` holds the text), a
+  guideline statement (``gl-<hash>``), a reason given in several places (``why-<hash>``) and
   the dose basis (``dose-<hash>``). A reason keeps its ``evidence`` ids, each a key of
-  ``references``; a figure, guideline or repeated reason is ``{"$ref": id}`` in its place;
+  ``references``; a guideline, repeated reason or dose basis is ``{"$ref": id}`` in its place;
 * a reason keeps its code, evidence ids, the inputs it used, its verification and its sentence
   when that is short (at most :data:`SHORT_TEXT_MAX` characters);
-* what only the full report needs is left out (outcome figures of every option but the first,
-  criterion tables, guideline lists, derivations), and ``omitted`` maps each path to the keys
-  left out there, so ``--detail full`` is known to add exactly those.
+* what only the full report needs is left out: the per-option outcome tables, criterion tables,
+  guideline lists of options the summary does not name, derivations and the plan sections the
+  board summary already shows (prognosis, decisive unknowns, timing). ``omitted`` maps each
+  path to the keys left out there, so ``--detail full`` is known to add exactly those.
 
 The view is a pure function of the document (it never reads the knowledge base), so a stored
 document gives the same view.
@@ -32,7 +35,7 @@ import copy
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 Detail = Literal["summary", "full"]
@@ -60,20 +63,9 @@ _OPTION_KEYS = (
     "supported",
     "rationale",
 )
-#: Kept in addition for the ranked-first option: its cited outcome figures and guidelines.
-_FIRST_OPTION_KEYS = ("outcomes", "guidelines")
-#: Keys of one cited outcome figure.
-_OUTCOME_KEYS = (
-    "endpoint",
-    "value",
-    "n",
-    "events",
-    "population",
-    "pooled_arm",
-    "source",
-    "citation",  # moved to references[source]
-    "verification",
-)
+#: Kept in addition for the options the board summary names (the ranked-first option and the
+#: alternatives it lists): the guideline statements (the same statement is written once).
+_NAMED_OPTION_KEYS = ("guidelines",)
 
 #: Per plan section, the keys the summary view keeps (the others are named in ``omitted``);
 #: a section not listed is kept whole (its citations moved to ``references``).
@@ -98,13 +90,6 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
         "missing",
     ),
     "bone_modifying_agents": ("suggest", "contraindication_recorded", "agents", "reasons"),
-    "prognosis": (
-        "class",
-        "ranking_class",
-        "deciding_instruments",
-        "missing_to_classify",
-        "reasons",
-    ),
     "reirradiation": (
         "rule_set",
         "source",
@@ -123,26 +108,31 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
         "status",
         "any_regimen_within_limits",
         "regimens_within_limits",
-        "regimen_checks",
         "reasons",
         "missing",
     ),
     "stereotactic_radiotherapy": ("discuss", "options", "reasons"),
-    "timing": ("applies", "hours", "reference_point", "source", "citation", "verification"),
 }
 #: Nested objects of a section and the keys kept of each (list items: ``name[]``).
 _NESTED_KEYS: dict[str, tuple[str, ...]] = {
     "plan.surgery.decompression": ("question", "consider", "criteria_met", "reasons", "missing"),
     "plan.surgery.stabilisation": ("question", "consider", "criteria_met", "reasons", "missing"),
     "plan.surgery.radiosensitivity": ("class", "verification", "recommendation"),
-    "plan.reirradiation.regimen_checks[]": ("regimen", "status"),
-    "plan.decisive_unknowns[]": ("inputs", "could_change", "instrument"),
+    "plan.corticosteroids.starting_dose": (
+        "drug",
+        "initial_dose_mg",
+        "daily_dose_mg",
+        "route",
+        "recommendation",
+        "verification",
+    ),
 }
 #: Document keys left out of the summary view (the patient record as given: the caller has it;
 #: ``summary.patient_id`` names it).
 _DOCUMENT_DROP = ("patient",)
-#: Plan keys left out of the summary view.
-_PLAN_DROP = ("decisive_unknowns_scope",)
+#: Plan keys left out of the summary view: the board summary (``summary.prognosis``,
+#: ``summary.decisive_unknowns``, ``summary.timing``) shows what they decide.
+_PLAN_DROP = ("prognosis", "decisive_unknowns", "decisive_unknowns_scope", "timing")
 #: The contract's keys of an instrument result.
 _INSTRUMENT_KEYS = (
     "status",
@@ -156,7 +146,7 @@ _INSTRUMENT_KEYS = (
     "citation",
 )
 #: Id prefix per kind of ``references`` entry (sources and instruments: their own ids).
-_PREFIX = {"outcome": "fig", "guideline": "gl", "dose_basis": "dose", "reason": "why"}
+_PREFIX = {"guideline": "gl", "dose_basis": "dose", "reason": "why"}
 
 
 def json_view(document: Mapping[str, Any], detail: Detail = "summary") -> dict[str, Any]:
@@ -321,17 +311,13 @@ class _SummaryView:
         return copy.deepcopy(out)
 
     def _plan(self, plan: Mapping[str, Any]) -> dict[str, Any]:
-        handlers: dict[str, Callable[[Any, str], Any]] = {
-            "radiotherapy": self._options,
-            "decisive_unknowns": self._unknowns,
-        }
         out: dict[str, Any] = {}
         for key, value in plan.items():
             path = f"plan.{key}"
             if key in _PLAN_DROP:
                 self._omit("plan", key)
-            elif key in handlers and isinstance(value, list):
-                out[key] = handlers[key](value, path)
+            elif key == "radiotherapy" and isinstance(value, list):
+                out[key] = self._options(value, path)
             elif key in _SECTION_KEYS and isinstance(value, Mapping):
                 out[key] = self._cited(self._keep(value, _SECTION_KEYS[key], path), path)
             else:
@@ -339,21 +325,29 @@ class _SummaryView:
         return out
 
     def _options(self, options: list[Any], path: str) -> list[Any]:
-        """Every option in rank order; figures and guidelines of the first one only."""
+        """Every option in rank order; guidelines of the options the board summary names."""
+        named = _named_options(self.document)
         out: list[Any] = []
         for rank, option in enumerate(options):
             if not isinstance(option, Mapping):
                 out.append(copy.deepcopy(option))
                 continue
-            if rank == 0:
-                kept = self._keep(option, _OPTION_KEYS + _FIRST_OPTION_KEYS, f"{path}[0]")
+            keys: tuple[str, ...]
+            if rank == 0 or option.get("regimen_id") in named:
+                keys = _OPTION_KEYS + _NAMED_OPTION_KEYS
+                kept = self._keep(option, keys, f"{path}[] (options the summary names)")
             else:
                 keys = tuple(k for k in _OPTION_KEYS if k != "dose_basis")
-                kept = self._keep(option, keys, f"{path}[1:]")
+                kept = self._keep(option, keys, f"{path}[] (other options)")
             row: dict[str, Any] = {}
             for k, v in kept.items():
-                if k in ("outcomes", "guidelines") and isinstance(v, list):
-                    row[k] = [self._figure(k, x, f"{path}[0].{k}[]") for x in v]
+                if k == "guidelines" and isinstance(v, list):
+                    row[k] = [
+                        self._ref("guideline", self._cited(x, f"{path}[].{k}[]"))
+                        if isinstance(x, Mapping)
+                        else copy.deepcopy(x)
+                        for x in v
+                    ]
                 elif k == "dose_basis" and isinstance(v, str):
                     row[k] = self._ref("dose_basis", {"statement": v})
                 else:
@@ -361,22 +355,13 @@ class _SummaryView:
             out.append(row)
         return out
 
-    def _figure(self, key: str, row: Any, path: str) -> Any:
-        """A cited outcome figure or guideline statement as ``{"$ref": id}``."""
-        if not isinstance(row, Mapping):
-            return copy.deepcopy(row)
-        if key == "outcomes":
-            kept = self._keep(row, _OUTCOME_KEYS, path)
-            body = {k: v for k, v in self._cited(kept, path).items() if v is not None}
-            return self._ref("outcome", body)
-        return self._ref("guideline", self._cited(row, path))
 
-    def _unknowns(self, unknowns: list[Any], path: str) -> list[Any]:
-        """The decisive unknowns only (an input that changes nothing is left out)."""
-        out = []
-        for u in unknowns:
-            if isinstance(u, Mapping) and not u.get("could_change"):
-                self._omit(f"{path}[]", "entries whose could_change is empty")
-                continue
-            out.append(self._cited(u, f"{path}[]"))
-        return out
+def _named_options(document: Mapping[str, Any]) -> set[str]:
+    """Regimen ids of the alternatives the board summary names."""
+    rec = _map(_map(document.get("summary")).get("recommendation"))
+    alternatives = rec.get("alternatives")
+    return {
+        a["regimen_id"]
+        for a in (alternatives if isinstance(alternatives, list) else [])
+        if isinstance(a, Mapping) and isinstance(a.get("regimen_id"), str)
+    }
