@@ -222,6 +222,19 @@ def test_repeated_citations_and_reasons_are_written_once() -> None:
     assert any(k.startswith("why-") for k in json.loads(text)["references"])
 
 
+def test_the_views_share_nothing_with_the_document() -> None:
+    doc = example("paraplegic")
+    original = copy.deepcopy(doc)
+    for detail in ("summary", "full"):
+        view = json_view(doc, detail)  # type: ignore[arg-type]
+        for value in _walk(view):
+            if isinstance(value, dict):
+                value["mutated"] = True
+            elif isinstance(value, list):
+                value.append("mutated")
+    assert doc == original
+
+
 def test_references_ids_are_stable() -> None:
     doc = example("prior_rt_within")
     assert json_view(doc) == json_view(json.loads(json.dumps(doc)))

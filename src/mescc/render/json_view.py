@@ -46,6 +46,11 @@ SHORT_TEXT_MAX = 120
 #: What ``omitted`` says of a reason sentence left out.
 LONG_TEXT = f"text (sentences over {SHORT_TEXT_MAX} characters)"
 
+#: Keys of a reason kept in the summary view (``citation`` moves to ``references``).
+_REASON_KEYS = ("code", "text", "evidence", "citation", "inputs", "verification")
+#: Where ``omitted`` names what is left out of reasons (they are in every plan section).
+REASONS_PATH = "reasons (every plan section)"
+
 #: Keys of every radiotherapy option (the contract's and the course's).
 _OPTION_KEYS = (
     "regimen",
@@ -274,11 +279,11 @@ class _SummaryView:
         reason given in several places is written once in ``references``."""
         moved = self._moved_citations(reason)
         out: dict[str, Any] = {}
-        for k, v in reason.items():
+        for k, v in self._keep(reason, _REASON_KEYS, REASONS_PATH).items():
             if k == "citation" and moved:
                 continue
             if k == "text" and isinstance(v, str) and len(v) > SHORT_TEXT_MAX:
-                self._omit("reasons (every plan section)", LONG_TEXT)
+                self._omit(REASONS_PATH, LONG_TEXT)
                 continue
             if k == "inputs" and v == {}:
                 continue  # no input used: nothing to show
@@ -296,7 +301,7 @@ class _SummaryView:
                 out[key] = {
                     iid: self._keep(r, _INSTRUMENT_KEYS, "instruments.<id>")
                     if isinstance(r, Mapping)
-                    else copy.deepcopy(r)
+                    else r
                     for iid, r in value.items()
                 }
             elif key == "plan" and isinstance(value, Mapping):
@@ -304,11 +309,12 @@ class _SummaryView:
             elif key in _DOCUMENT_DROP:
                 self._omit("document", key)
             else:
-                out[key] = copy.deepcopy(value)
+                out[key] = value
         out["detail"] = "summary"
         out["references"] = dict(sorted(self.references.items()))
         out["omitted"] = self.omitted
-        return copy.deepcopy(out)
+        # the view shares no object with the document (the first pass needs no copy)
+        return copy.deepcopy(out) if self.repeats is not None else out
 
     def _plan(self, plan: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -330,7 +336,7 @@ class _SummaryView:
         out: list[Any] = []
         for rank, option in enumerate(options):
             if not isinstance(option, Mapping):
-                out.append(copy.deepcopy(option))
+                out.append(option)
                 continue
             keys: tuple[str, ...]
             if rank == 0 or option.get("regimen_id") in named:
@@ -345,7 +351,7 @@ class _SummaryView:
                     row[k] = [
                         self._ref("guideline", self._cited(x, f"{path}[].{k}[]"))
                         if isinstance(x, Mapping)
-                        else copy.deepcopy(x)
+                        else x
                         for x in v
                     ]
                 elif k == "dose_basis" and isinstance(v, str):
