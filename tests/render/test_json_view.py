@@ -105,7 +105,7 @@ def check_views(doc: dict[str, Any]) -> dict[str, Any]:
     refs = view["references"]
 
     # contract keys, with the document's values
-    for key in ("schema_version", "knowledge_base_version", "summary"):
+    for key in ("schema_version", "knowledge_base_version", "summary", "patient", "disclaimer"):
         assert view.get(key) == doc.get(key), key
     assert set(view["instruments"]) == set(doc["instruments"])
     for iid, result in doc["instruments"].items():

@@ -68,6 +68,9 @@ _OPTION_KEYS = (
     "supported",
     "rationale",
 )
+#: Course keys kept only for the options the board summary names (the ranked-first option and
+#: its alternatives); every option keeps the contract's dose keys and its rationale.
+_NAMED_COURSE_KEYS = ("dose_basis", "visits", "overall_time", "course_length")
 #: Kept in addition for the options the board summary names (the ranked-first option and the
 #: alternatives it lists): the guideline statements (the same statement is written once).
 _NAMED_OPTION_KEYS = ("guidelines",)
@@ -82,7 +85,6 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
         "decompression",
         "stabilisation",
         "reasons",
-        "missing",
         "radiosensitivity",
     ),
     "corticosteroids": (
@@ -132,9 +134,6 @@ _NESTED_KEYS: dict[str, tuple[str, ...]] = {
         "verification",
     ),
 }
-#: Document keys left out of the summary view (the patient record as given: the caller has it;
-#: ``summary.patient_id`` names it).
-_DOCUMENT_DROP = ("patient",)
 #: Plan keys left out of the summary view: the board summary (``summary.prognosis``,
 #: ``summary.decisive_unknowns``, ``summary.timing``) shows what they decide.
 _PLAN_DROP = ("prognosis", "decisive_unknowns", "decisive_unknowns_scope", "timing")
@@ -185,7 +184,7 @@ def _canonical(value: Any) -> str:
 
 def _stable_id(kind: str, value: Any) -> str:
     """``<prefix>-<hash of the content>``: the same content always gets the same id."""
-    digest = hashlib.sha256(_canonical(value).encode("utf-8")).hexdigest()[:10]
+    digest = hashlib.sha256(_canonical(value).encode("utf-8")).hexdigest()[:8]
     return f"{_PREFIX[kind]}-{digest}"
 
 
@@ -306,8 +305,6 @@ class _SummaryView:
                 }
             elif key == "plan" and isinstance(value, Mapping):
                 out[key] = self._plan(value)
-            elif key in _DOCUMENT_DROP:
-                self._omit("document", key)
             else:
                 out[key] = value
         out["detail"] = "summary"
@@ -343,7 +340,7 @@ class _SummaryView:
                 keys = _OPTION_KEYS + _NAMED_OPTION_KEYS
                 kept = self._keep(option, keys, f"{path}[] (options the summary names)")
             else:
-                keys = tuple(k for k in _OPTION_KEYS if k != "dose_basis")
+                keys = tuple(k for k in _OPTION_KEYS if k not in _NAMED_COURSE_KEYS)
                 kept = self._keep(option, keys, f"{path}[] (other options)")
             row: dict[str, Any] = {}
             for k, v in kept.items():
