@@ -249,6 +249,17 @@ def test_a_document_without_a_plan_or_with_unknown_keys_is_viewed() -> None:
     assert json_view(extra)["plan"]["new_section"] == {"flag": True}
 
 
+def test_a_plan_without_a_ranking_claim_suggests_nothing_in_the_summary_view() -> None:
+    # issue 10: the minimal patient whose plan makes no ranking claim
+    data = {"id": "p-minimal", "primary_tumor": "lung_nsclc", "ecog": 3}
+    doc = assessment_document(data, kb=_kb())
+    view = check_views(doc)
+    assert view["plan"]["ranking_claim"] is False
+    assert view["plan"]["recommended_regimen"] is None
+    assert recommendation(view["plan"])["kind"] == "none"
+    assert view["summary"]["recommendation"]["regimen"] is None
+
+
 def test_unknown_detail_is_refused() -> None:
     with pytest.raises(ValueError, match='detail "brief" is not allowed: use one of summary, full'):
         json_view(example("elderly"), "brief")  # type: ignore[arg-type]
