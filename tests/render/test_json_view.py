@@ -250,8 +250,8 @@ def test_a_document_without_a_plan_or_with_unknown_keys_is_viewed() -> None:
 
 
 def test_a_plan_without_a_ranking_claim_suggests_nothing_in_the_summary_view() -> None:
-    # issue 10: the minimal patient whose plan makes no ranking claim
-    data = {"id": "p-minimal", "primary_tumor": "lung_nsclc", "ecog": 3}
+    # a patient on whom no survival instrument votes: the plan makes no ranking claim
+    data = {"id": "p-minimal", "primary_tumor": "breast"}
     doc = assessment_document(data, kb=_kb())
     view = check_views(doc)
     assert view["plan"]["ranking_claim"] is False
