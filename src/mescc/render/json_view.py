@@ -237,7 +237,8 @@ class _SummaryView:
     def _ref(self, kind: str, body: dict[str, Any]) -> dict[str, str]:
         """``body`` written once in ``references``; ``{"$ref": id}`` in its place."""
         ref = _stable_id(kind, body)
-        self.references.setdefault(ref, body)
+        while self.references.setdefault(ref, body) != body:  # a hash collision: lengthen
+            ref += "x"
         return {"$ref": ref}
 
     # -- generic compaction ------------------------------------------------------------------
