@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import io
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from rich.console import Console
 
 from mescc.document import assessment_document
-from mescc.fields import COURSE_FIELDS, FIELDS, PREFERENCE_FIELDS
 from mescc.kb.loader import KnowledgeBase
 from mescc.loading import load_patient
 from mescc.patient import Patient
 from mescc.render.summary_text import REASON_TEMPLATES, TEMPLATES, render_summary
 from patient_strategies import plan_patients
+from render_checks import leaked
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 MAX_LINES = 40
@@ -35,35 +34,6 @@ def summary_text(doc: Mapping[str, Any], width: int = 100) -> str:
 def example(path: Path, kb: KnowledgeBase) -> dict[str, Any]:
     data = load_patient(path.read_bytes(), source=str(path), syntax="yaml")
     return assessment_document(data, kb=kb)
-
-
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, Mapping):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-    elif isinstance(node, str):
-        yield node
-
-
-def codes(doc: Mapping[str, Any]) -> set[str]:
-    """Every code the reader must not see: enum values and keys of the field table with an
-    underscore, and the summary's codes (reason codes, criterion and evidence ids, regimen
-    ids, instrument ids, statuses)."""
-    out = {iid for iid in doc["instruments"]}
-    for spec in (*FIELDS, *COURSE_FIELDS, *PREFERENCE_FIELDS):
-        out.add(spec.key)
-        out.update(str(v) for v in spec.values or () if "_" in str(v))
-    out.update(s for s in _strings(doc["summary"]) if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", s))
-    out.update(s for s in _strings(doc["summary"]) if re.fullmatch(r"\d+x[\d.]+", s))
-    return {c for c in out if "_" in c or re.fullmatch(r"\d+x[\d.]+", c)}
-
-
-def leaked(text: str, doc: Mapping[str, Any]) -> list[str]:
-    flat = " ".join(text.split())
-    return sorted(c for c in codes(doc) if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", flat))
 
 
 def check(doc: Mapping[str, Any]) -> str:
@@ -158,6 +128,13 @@ def test_the_recommendation_shows_its_basis_with_a_citation(kb: KnowledgeBase) -
     assert "Suggested first: 5 x 4 Gy" in flat
     assert "Ranked first for intermediate survival prognosis [" in flat
     assert "[NICE NG234]" in flat, "corticosteroids with their guideline"
+
+
+def test_the_code_check_finds_codes(kb: KnowledgeBase) -> None:
+    doc = assessment_document({"primary_tumor": "lung_nsclc", "kps": 60}, kb=kb)
+    found = leaked("a lung_nsclc patient, 5x4 ranked_first; van_der_linden_2005", doc)
+    assert found == ["5x4", "lung_nsclc", "ranked_first", "van_der_linden_2005"]
+    assert leaked("non-small-cell lung cancer, 5 x 4 Gy", doc) == []
 
 
 def test_nothing_is_phrased_as_an_order() -> None:

@@ -24,7 +24,9 @@ from mescc.render.summary_text import (
 )
 from mescc.text_safety import neutralise_document
 
-_SPECIAL = re.compile(r"([\\`*_\[\]{}<>#|!~])")
+#: Characters Markdown reads inside a line (emphasis, code, links, HTML); statements never
+#: start a line (each follows "- " or a heading mark), so block markers need no escape.
+_SPECIAL = re.compile(r"([\\`*_\[\]<])")
 _VERIFICATION = {
     "primary": "primary source",
     "secondary": "secondary sources only",
@@ -92,8 +94,9 @@ def _radiotherapy(plan: Mapping[str, Any]) -> list[str]:
         status = "supported" if o.get("supported") else "not supported"
         if o.get("trial_regimen"):
             status += " (trial regimen)"
+        visits = o.get("visits")
         out.append(
-            f"- **{md(o.get('regimen'))}**: {md(o.get('visits'))} visits; BED10 "
+            f"- **{md(o.get('regimen'))}**: {md(visits)} visit{'' if visits == 1 else 's'}; BED10 "
             f"{md(o.get('bed_gy10'))} Gy, EQD2 {md(o.get('eqd2_gy10'))} Gy (computed); {status}"
         )
         out += _reasons(_list(o.get("rationale")), "  ")
@@ -220,7 +223,11 @@ def _instruments(doc: Mapping[str, Any]) -> list[str]:
             pts = "" if r.get("points") is None else f"{r['points']} points, "
             out.append(f"- **{name}**: {pts}group {md(r.get('group'))} ({md(ver)}; {cite})")
         elif r.get("status") == "not_computable" and r.get("reason") != "points table not supplied":
-            out.append(f"- **{name}**: not computable: {md(r.get('reason'))} ({md(ver)}; {cite})")
+            reason = str(r.get("reason"))
+            if reason.startswith("missing "):
+                keys = reason.removeprefix("missing ").split(", ")
+                reason = "missing " + ", ".join(field_label(k) for k in keys)
+            out.append(f"- **{name}**: not computable: {md(reason)} ({md(ver)}; {cite})")
         else:
             skipped.append(name)
     if skipped:
