@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,18 @@ def test_the_recommendation_shows_its_basis_with_a_citation(kb: KnowledgeBase) -
     assert "Suggested first: 5 x 4 Gy" in flat
     assert "Ranked first for intermediate survival prognosis [" in flat
     assert "[NICE NG234]" in flat, "corticosteroids with their guideline"
+
+
+def test_values_not_used_from_fhir_are_a_warning() -> None:
+    from typer.testing import CliRunner
+
+    from mescc.cli import app
+
+    bundle = EXAMPLES[0].parent / "fhir" / "intermediate_breast_conflicting.json"
+    result = CliRunner().invoke(app, ["assess", "--fhir", str(bundle)], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) <= MAX_LINES
+    assert re.search(r"\d+ values? from FHIR not used as given", " ".join(result.stdout.split()))
 
 
 def test_the_code_check_finds_codes(kb: KnowledgeBase) -> None:

@@ -105,6 +105,7 @@ TEMPLATES: Mapping[str, str] = {
     "warn.discrepancy": "Check the record: {fields}",
     "warn.unverified": "Rests on an instrument of lower verification: {names}",
     "warn.allow_unverified": "Unverified instruments were allowed to decide",
+    "warn.fhir": "{n} value{s} from FHIR not used as given (stale, conflicting or unreadable)",
     "warn.more": "{n} further note{s} in the full report",
     "warn.none": "None",
     "more": "and {n} more",
@@ -432,11 +433,9 @@ def _criterion(c: Mapping[str, Any]) -> str:
     if key and value is not None and not isinstance(value, Mapping):
         field = field_label(str(key))
         words = value_label(str(key), value).split(" (")[0]  # "grade 1c", not its definition
-        shown = (
-            f" ({words})"
-            if field.lower() in str(c.get("label")).lower()
-            else f" ({field}: {words})"
-        )
+        # the criterion names the input already ("SINS 7-18", "Bilsky 2-3"): the value alone
+        named = field.split(" ")[0].rstrip(":").lower() in str(c.get("label")).lower()
+        shown = f" ({words})" if named else f" ({field}: {words})"
     elif key is None and isinstance(value, str):
         shown = f" (survival: {plan_value_label('prognosis_class', value)})"
     return TEMPLATES["surg.criterion"].format(
@@ -591,6 +590,10 @@ def _unknowns(s: Mapping[str, Any]) -> Section:
     return Section("Decisive unknowns", tuple(lines) or (Line(TEMPLATES["unknown.none"]),))
 
 
+def _number(value: str) -> Any:
+    return float(value) if value.replace(".", "", 1).isdigit() else value
+
+
 def _conversion(text: str) -> tuple[str, str]:
     """A conversion note in words, and its source ("kps converted from ecog 2 (mapping, ...)")."""
     m = _CONVERSION.match(text)
@@ -598,9 +601,7 @@ def _conversion(text: str) -> tuple[str, str]:
         return _capital(text), ""
     to, frm, value, source = m.groups()
     scale = {"kps": "KPS", "ecog": "ECOG"}
-    shown = value_label(frm, float(value) if value.replace(".", "", 1).isdigit() else value)
-    if frm == "kps":
-        shown = f"KPS {shown}"
+    shown = f"KPS {value}" if frm == "kps" else value_label(frm, _number(value))
     method, _, cite = source.partition(", ")
     return f"{scale.get(to, field_label(to))} converted from {shown} ({method})", cite
 
@@ -636,6 +637,11 @@ def _warnings(s: Mapping[str, Any], doc: Mapping[str, Any], names: _Names) -> Se
         )
     if doc.get("allow_unverified"):
         lines.append(Line(TEMPLATES["warn.allow_unverified"], tone="caution"))
+    issues = _list(_map(doc.get("input_provenance")).get("issues"))
+    if issues:
+        n = len(issues)
+        text = TEMPLATES["warn.fhir"].format(n=n, s="" if n == 1 else "s")
+        lines.append(Line(text, tone="caution"))
     plan = _map(doc.get("plan"))
     discrepancy_texts = {
         " ".join(str(d.get("text")).split())
