@@ -143,6 +143,20 @@ def test_values_not_used_from_fhir_are_a_warning() -> None:
     assert re.search(r"\d+ values? from FHIR not used as given", " ".join(result.stdout.split()))
 
 
+def test_optional_lines_give_way_and_essential_ones_stay(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mescc.render import summary_text
+
+    doc = assessment_document(NO_RANKING, kb=kb)
+    lines = [line for sec in summary_text.summary_sections(doc) for line in sec.lines]
+    assert any(line.drop for line in lines), "this patient has optional lines"
+    monkeypatch.setattr(summary_text, "MAX_LINES", 10)
+    flat = " ".join(summary_text(doc).split())
+    for line in lines:
+        assert (" ".join(line.text.split()) in flat) == (line.drop == 0), line
+
+
 def test_the_code_check_finds_codes(kb: KnowledgeBase) -> None:
     doc = assessment_document({"primary_tumor": "lung_nsclc", "kps": 60}, kb=kb)
     found = leaked("a lung_nsclc patient, 5x4 ranked_first; van_der_linden_2005", doc)

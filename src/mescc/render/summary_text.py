@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -126,6 +126,8 @@ REASON_TEMPLATES: Mapping[str, str] = {
     "stability_unknown": "stability to be assessed before radiotherapy",
 }
 
+#: The board summary fits this many lines (at 100 columns) on a terminal.
+MAX_LINES = 40
 #: Decisive unknowns and warnings listed before "and N more".
 MAX_UNKNOWNS = 3
 MAX_QUIET = 4
@@ -144,6 +146,8 @@ class Line:
     text: str
     basis: str = ""
     tone: str = ""
+    #: 0: always shown; otherwise left out, highest first, when the screen would overflow
+    drop: int = 0
 
 
 @dataclass(frozen=True)
@@ -333,7 +337,7 @@ def _recommendation(s: Mapping[str, Any], doc: Mapping[str, Any], names: _Names)
     alts = _list(rec.get("alternatives"))
     if alts and rec.get("kind") != "none":
         key = "rec.alternatives" if rec.get("kind") == "radiotherapy" else "rec.alternatives.other"
-        lines.append(Line(TEMPLATES[key].format(alternatives=_alternatives(alts))))
+        lines.append(Line(TEMPLATES[key].format(alternatives=_alternatives(alts)), drop=2))
     timing = _map(s.get("timing"))
     if timing.get("applies") and rec.get("kind") == "radiotherapy" and timing.get("hours"):
         lines.append(
@@ -342,6 +346,7 @@ def _recommendation(s: Mapping[str, Any], doc: Mapping[str, Any], names: _Names)
                     hours=timing["hours"], reference=timing.get("reference_point") or "decision"
                 ),
                 names.cite([timing.get("source")]),
+                drop=3,
             )
         )
     sbrt = _map(s.get("stereotactic_radiotherapy"))
@@ -392,14 +397,14 @@ def _prognosis(s: Mapping[str, Any], names: _Names) -> Section:
     agree = [vote(v, False) for v in counted if v.get("class") == voting_class]
     disagree = [vote(v, True) for v in counted if v.get("class") != voting_class]
     if agree:
-        lines.append(Line(TEMPLATES["prog.votes"].format(votes="; ".join(agree))))
+        lines.append(Line(TEMPLATES["prog.votes"].format(votes="; ".join(agree)), drop=3))
     if disagree:
         lines.append(
             Line(TEMPLATES["prog.disagree"].format(votes="; ".join(disagree)), tone="caution")
         )
     if p.get("lowered_by"):
         lowered = ", ".join(names.instrument(i) for i in _list(p.get("lowered_by")))
-        lines.append(Line(TEMPLATES["prog.lowered"].format(names=lowered)))
+        lines.append(Line(TEMPLATES["prog.lowered"].format(names=lowered), drop=2))
     floor = _map(p.get("histology_floor"))
     if floor.get("raised"):
         lines.append(
@@ -411,7 +416,7 @@ def _prognosis(s: Mapping[str, Any], names: _Names) -> Section:
             )
         )
     if p.get("near_end_of_life"):
-        lines.append(Line(TEMPLATES["prog.near_end"], tone="caution"))
+        lines.append(Line(TEMPLATES["prog.near_end"], tone="caution", drop=2))
     return Section("Survival", tuple(lines))
 
 
@@ -536,7 +541,8 @@ def _reirradiation(s: Mapping[str, Any], doc: Mapping[str, Any], names: _Names) 
             )
         )
     if _list(r.get("missing")):
-        lines.append(Line(TEMPLATES["reirr.missing"].format(missing=_labels(r["missing"], 4))))
+        missing = TEMPLATES["reirr.missing"].format(missing=_labels(r["missing"], 4))
+        lines.append(Line(missing, drop=1))
     return Section("Re-irradiation", tuple(lines))
 
 
@@ -586,7 +592,8 @@ def _unknowns(s: Mapping[str, Any]) -> Section:
         lines.append(Line(_capital(TEMPLATES["more"].format(n=len(by_change) - MAX_UNKNOWNS))))
     rest = [k for k in dict.fromkeys(quiet) if k not in shown]
     if rest:
-        lines.append(Line(TEMPLATES["unknown.quiet"].format(inputs=_labels(rest, MAX_QUIET))))
+        quiet_text = TEMPLATES["unknown.quiet"].format(inputs=_labels(rest, MAX_QUIET))
+        lines.append(Line(quiet_text, drop=4))
     return Section("Decisive unknowns", tuple(lines) or (Line(TEMPLATES["unknown.none"]),))
 
 
@@ -713,22 +720,56 @@ def footer(document: Mapping[str, Any]) -> str:
 _TONE = {"suggest": "bold green", "caution": "yellow"}
 
 
-def render_summary(document: Mapping[str, Any], console: Console) -> None:
-    """Print the board summary (hidden characters in the document made visible first)."""
-    doc = neutralise_document(dict(document))
-    console.print(Text(title(doc), style="bold"))
-    console.print(Text(BANNER, style="bold red"))
-    derived = _map(doc.get("site_derived")).get("statement")
-    if derived:
-        console.print(Text(str(derived), style="bold yellow"))
+def _table(sections: Sequence[Section]) -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold", no_wrap=True, min_width=17)
     table.add_column(ratio=1)
-    for section in summary_sections(doc):
+    for section in sections:
         for i, line in enumerate(section.lines):
             text = Text(line.text, style=_TONE.get(line.tone, ""))
             if line.basis:
                 text.append(f" [{line.basis}]", style="dim")
             table.add_row(section.title if i == 0 else "", text)
-    console.print(table)
-    console.print(Text(footer(doc), style="dim"))
+    return table
+
+
+def _without_one(sections: list[Section]) -> list[Section] | None:
+    """The sections less the last line of the highest ``drop`` (None: nothing to leave out)."""
+    top = max((line.drop for sec in sections for line in sec.lines), default=0)
+    if top == 0:
+        return None
+    for si in range(len(sections) - 1, -1, -1):
+        lines = list(sections[si].lines)
+        for li in range(len(lines) - 1, -1, -1):
+            if lines[li].drop == top:
+                del lines[li]
+                out = list(sections)
+                out[si] = Section(sections[si].title, tuple(lines))
+                return out
+    return None
+
+
+def render_summary(document: Mapping[str, Any], console: Console) -> None:
+    """Print the board summary (hidden characters in the document made visible first).
+
+    At most :data:`MAX_LINES` lines at the console's width: when the statements would overflow
+    it, the optional ones (the agreeing instruments, the timing target, the inputs missing but
+    not decisive...) are left out, highest ``drop`` first; the full report keeps them all.
+    """
+    doc = neutralise_document(dict(document))
+    head: list[Text] = [Text(title(doc), style="bold"), Text(BANNER, style="bold red")]
+    derived = _map(doc.get("site_derived")).get("statement")
+    if derived:
+        head.append(Text(str(derived), style="bold yellow"))
+    tail = Text(footer(doc), style="dim")
+    sections = summary_sections(doc)
+    while True:
+        table = _table(sections)
+        body = Group(*head, table, tail)
+        if len(console.render_lines(body, pad=False)) <= MAX_LINES:
+            break
+        fewer = _without_one(sections)
+        if fewer is None:
+            break
+        sections = fewer
+    console.print(body)
