@@ -146,12 +146,12 @@ def test_values_not_used_from_fhir_are_a_warning() -> None:
 def test_optional_lines_give_way_and_essential_ones_stay(
     kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mescc.render import summary_text
+    from mescc.render import summary_text as module
 
     doc = assessment_document(NO_RANKING, kb=kb)
-    lines = [line for sec in summary_text.summary_sections(doc) for line in sec.lines]
+    lines = [line for sec in module.summary_sections(doc) for line in sec.lines]
     assert any(line.drop for line in lines), "this patient has optional lines"
-    monkeypatch.setattr(summary_text, "MAX_LINES", 10)
+    monkeypatch.setattr(module, "MAX_LINES", 10)
     flat = " ".join(summary_text(doc).split())
     for line in lines:
         assert (" ".join(line.text.split()) in flat) == (line.drop == 0), line
