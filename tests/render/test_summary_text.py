@@ -17,7 +17,12 @@ from mescc.document import assessment_document
 from mescc.kb.loader import KnowledgeBase
 from mescc.loading import load_patient
 from mescc.patient import Patient
-from mescc.render.summary_text import REASON_TEMPLATES, TEMPLATES, render_summary
+from mescc.render.summary_text import (
+    REASON_TEMPLATES,
+    TEMPLATES,
+    render_summary,
+    summary_sections,
+)
 from patient_strategies import plan_patients
 from render_checks import leaked
 
@@ -69,6 +74,11 @@ def test_every_example_fits_one_screen_without_codes(path: Path, kb: KnowledgeBa
         assert title in flat
     order = [flat.index(t) for t in ("Radiotherapy", "Survival", "Decompression", "Warnings")]
     assert order == sorted(order), "the summary's reading order"
+    sections = {s.title: s for s in summary_sections(doc)}
+    for title in ("Decompression", "Stabilisation", "Corticosteroids", "Bone agent"):
+        assert any(line.basis for line in sections[title].lines), f"{title} shows its basis"
+    if doc["summary"]["recommendation"]["kind"] != "none":
+        assert sections["Radiotherapy"].lines[1].basis, "the recommendation shows its basis"
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

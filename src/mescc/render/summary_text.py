@@ -39,7 +39,9 @@ TEMPLATES: Mapping[str, str] = {
     "rec.ranked_first": "Suggested first: {regimen} ({course})",
     "rec.ranked_first.basis": "Ranked first for {ranking_class} survival prognosis{priority}",
     "rec.other_option_leads": "{label} leads; no radiotherapy course is ranked first",
-    "rec.other_option_leads.basis": "Death within 2 months is predicted",
+    "rec.other_option_leads.basis": "Death within 2 months is predicted and the end-of-life "
+    "score is in its best-supportive-care group",
+    "rec.other_option_leads.basis_other": "The plan's reasons are in the full report",
     "rec.no_ranking_claim": "No option is ranked first: the survival prognosis could not be "
     "estimated",
     "rec.no_ranking_claim.basis": "A ranking needs a survival estimate; complete {missing} "
@@ -209,6 +211,12 @@ class _Names:
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.instruments = _map(document.get("instruments"))
         self.citations: dict[str, str] = {}
+        for rid, ref in _map(document.get("references")).items():  # a references table, if any
+            text = (
+                ref if isinstance(ref, str) else _map(ref).get("citation") or _map(ref).get("text")
+            )
+            if isinstance(text, str):
+                self.citations[str(rid)] = text
         self._collect(document.get("plan"))
 
     def _collect(self, node: Any) -> None:
@@ -316,11 +324,9 @@ def _recommendation(s: Mapping[str, Any], doc: Mapping[str, Any], names: _Names)
             ),
             {},
         )
-        lines.append(
-            Line(
-                TEMPLATES["rec.other_option_leads.basis"], names.cite(_list(other.get("evidence")))
-            )
-        )
+        bsc = prognosis.get("best_supportive_care_leads")
+        key = "rec.other_option_leads.basis" if bsc else "rec.other_option_leads.basis_other"
+        lines.append(Line(TEMPLATES[key], names.cite(_list(other.get("evidence")))))
     elif why == "no_regimen_within_reirradiation_limits":
         lines.append(Line(TEMPLATES["rec.no_regimen_within_reirradiation_limits"], tone="caution"))
         lines.append(Line(TEMPLATES["rec.no_regimen_within_reirradiation_limits.basis"]))
