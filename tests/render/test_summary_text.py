@@ -91,6 +91,14 @@ def test_any_patient_fits_one_screen_and_says_what_the_summary_says(
     p = doc["summary"]["prognosis"]
     if p["class"] is not None and p["voting"]:
         assert f"{p['agreeing']} of {p['voting']} instrument" in flat
+        survival = next(s for s in summary_sections(doc) if s.title == "Survival")
+        listed = {
+            line.text.split(": ", 1)[0]: line.text.split(": ", 1)[1].split("; ")
+            for line in survival.lines
+            if line.text.startswith(("Agree: ", "Disagree: "))
+        }
+        assert len(listed.get("Agree", [])) == p["agreeing"]
+        assert len(listed.get("Agree", [])) + len(listed.get("Disagree", [])) == p["voting"]
     for key in ("corticosteroids", "bone_modifying_agents"):
         reason = doc["summary"][key]["reason"]
         assert reason is None or reason["code"] in REASON_TEMPLATES, reason

@@ -380,7 +380,8 @@ def _prognosis(s: Mapping[str, Any], names: _Names) -> Section:
         )
         return Section("Survival", (Line(text, tone="caution"),))
     votes = [v for v in _list(p.get("votes")) if isinstance(v, Mapping)]
-    counted = [v for v in votes if v.get("class") is not None]
+    # the votes the agreement counts (instruments computed or determined; not lower bounds)
+    counted = [v for v in votes if v.get("vote") in ("computed", "determined") and v.get("class")]
     voting_class = _agreeing_class(counted, p)
     klass = plan_value_label("prognosis_class", p.get("class"))
     lines.append(
