@@ -128,11 +128,11 @@ def assess(
     ] = None,
     fmt: Annotated[
         AssessFormat,
-        typer.Option("--format", help="text (default), markdown, json or fhir (R4 Bundle)"),
+        typer.Option("--format", help="text, markdown, json or fhir (R4 Bundle)"),
     ] = AssessFormat.text,
     detail: Annotated[
         Detail,
-        typer.Option("--detail", help="summary (default: the board summary) or full (everything)"),
+        typer.Option("--detail", help="summary (the board summary) or full (everything)"),
     ] = Detail.summary,
     allow_unverified: Annotated[
         bool,
@@ -161,7 +161,7 @@ def assess(
     ] = None,
     kb_overlay: OverlayOpt = None,
 ) -> None:
-    """Assess patient(s): every instrument, then the treatment plan."""
+    """Assess patient(s): the board summary (--detail full: every instrument and the plan)."""
     try:
         _assess(
             files,
