@@ -57,7 +57,9 @@ TEMPLATES: Mapping[str, str] = {
     "rec.sbrt": "Stereotactic options to discuss at a specialist centre: {options}",
     "course": "{visits} visit{s}{time}; BED10 {bed:g} Gy, EQD2 {eqd2:g} Gy",
     # prognosis
-    "prog.class": "{klass} survival prognosis: {agreeing} of {voting} instrument{s} agree",
+    "prog.class": "{klass} survival prognosis: {agreeing} of {voting} instruments agree",
+    "prog.class.single": "{klass} survival prognosis: {agreeing} of {voting} instrument (one "
+    "instrument votes)",
     "prog.none": "Not classified: missing {missing}",
     "prog.none.nothing": "Not classified",
     "prog.votes": "Agree: {votes}",
@@ -386,11 +388,8 @@ def _prognosis(s: Mapping[str, Any], names: _Names) -> Section:
     klass = plan_value_label("prognosis_class", p.get("class"))
     lines.append(
         Line(
-            TEMPLATES["prog.class"].format(
-                klass=_capital(klass),
-                agreeing=p.get("agreeing"),
-                voting=p.get("voting"),
-                s="" if p.get("voting") == 1 else "s",
+            TEMPLATES["prog.class.single" if p.get("voting") == 1 else "prog.class"].format(
+                klass=_capital(klass), agreeing=p.get("agreeing"), voting=p.get("voting")
             ),
             tone="caution" if p.get("class") == "poor" else "",
         )
