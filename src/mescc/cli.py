@@ -37,8 +37,14 @@ class Format(StrEnum):
 
 class AssessFormat(StrEnum):
     text = "text"
+    markdown = "markdown"
     json = "json"
     fhir = "fhir"
+
+
+class Detail(StrEnum):
+    summary = "summary"
+    full = "full"
 
 
 OverlayOpt = Annotated[
@@ -107,7 +113,10 @@ def _read_patient(path: str) -> Any:
             with Path(path).open("rb") as handle:
                 data = handle.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
-        _fail([f"{path}: cannot read ({exc.strerror or exc})"])
+        from mescc.errors import Problem
+
+        message = f"{path}: cannot read ({exc.strerror or exc})"
+        raise InputError([Problem(path, None, "a readable file", message)]) from None
     source = "stdin" if path == "-" else path
     return load_patient(data, source=source, syntax="json" if path.endswith(".json") else "yaml")
 
@@ -118,8 +127,13 @@ def assess(
         list[str] | None, typer.Argument(help="Patient JSON/YAML file(s); - for stdin.")
     ] = None,
     fmt: Annotated[
-        AssessFormat, typer.Option("--format", help="text (default), json or fhir (R4 Bundle)")
+        AssessFormat,
+        typer.Option("--format", help="text, markdown, json or fhir (R4 Bundle)"),
     ] = AssessFormat.text,
+    detail: Annotated[
+        Detail,
+        typer.Option("--detail", help="summary (the board summary) or full (everything)"),
+    ] = Detail.summary,
     allow_unverified: Annotated[
         bool,
         typer.Option(help="Let unverified instruments decide (the output says so)."),
@@ -147,11 +161,12 @@ def assess(
     ] = None,
     kb_overlay: OverlayOpt = None,
 ) -> None:
-    """Assess patient(s): every instrument, then the treatment plan."""
+    """Assess patient(s): the board summary (--detail full: every instrument and the plan)."""
     try:
         _assess(
             files,
             fmt,
+            detail,
             allow_unverified,
             kb_overlay,
             fhir=fhir,
@@ -169,6 +184,7 @@ def assess(
 def _assess(
     files: list[str] | None,
     fmt: AssessFormat,
+    detail: Detail,
     allow_unverified: bool,
     kb_overlay: Path | None,
     *,
@@ -178,52 +194,118 @@ def _assess(
     fhir_token: str | None,
     max_age_days: float | None,
 ) -> None:
+    """Assess every source; a refused file is reported on stderr (naming it when several are
+    given) while the others are still printed; exit 2 if any was refused."""
     from mescc.document import assessment_document
 
     sources = [bool(files), fhir is not None, fhir_server is not None]
     if sum(sources) != 1:
         _fail(["assess: give patient FILE(s), or --fhir BUNDLE, or --fhir-server URL --patient ID"])
     kb = _kb(kb_overlay)
-    docs = []
-    problems: list[str] = []
+    names: list[str] = []
+    docs: list[dict[str, Any] | None] = []
     if fhir is not None or fhir_server is not None:
+        names.append(str(fhir or fhir_server))
         docs.append(
             _fhir_document(
                 fhir, fhir_server, patient, fhir_token, max_age_days, kb, allow_unverified
             )
         )
+    several = len(files or []) > 1
     for path in files or []:
         source = "stdin" if path == "-" else path
+        names.append(source)
         try:
             data = _read_patient(path)
             docs.append(assessment_document(data, kb=kb, allow_unverified=allow_unverified))
         except InputError as exc:
-            for p in exc.problems:
-                whole_file = p.message.startswith(f"{source}: ")
-                prefix = f"{path}: " if len(files or []) > 1 and not whole_file else ""
-                problems.append(prefix + p.message)
-    if problems:
-        _fail(problems)
+            docs.append(None)
+            _report([_prefixed(p.message, path, source, several) for p in exc.problems])
+    if not several and docs[0] is None:
+        raise typer.Exit(2)
+    _print_documents(names, docs, fmt, detail, several, kb)
+    if any(doc is None for doc in docs):
+        raise typer.Exit(2)
+
+
+def _prefixed(message: str, path: str, source: str, several: bool) -> str:
+    """A problem of one of several files names the file (unless it already does)."""
+    whole_file = message.startswith((f"{source}: ", f"{path}: "))
+    return f"{path}: {message}" if several and not whole_file else message
+
+
+def _report(lines: list[str]) -> None:
+    from mescc.text_safety import neutralise
+
+    for line in lines:
+        typer.echo(neutralise(line, keep_layout=False), err=True)
+
+
+def _json_text(doc: dict[str, Any] | None, detail: Detail) -> Any:
+    """The JSON value printed for one document at ``detail`` (None: a refused file).
+
+    The one place the JSON view is chosen (issue 10: the lead wires the smaller default view,
+    ``mescc.render.json_view``, in here); today the whole document at every detail.
+    """
+    return doc
+
+
+def _md_name(name: str) -> str:
+    from mescc.text_safety import neutralise
+
+    return neutralise(name, keep_layout=False).replace("`", "'")
+
+
+def _print_documents(
+    names: list[str],
+    docs: list[dict[str, Any] | None],
+    fmt: AssessFormat,
+    detail: Detail,
+    several: bool,
+    kb: Any,
+) -> None:
     if fmt == AssessFormat.fhir:
         from mescc.adapters.fhir_out import assessment_bundle
         from mescc.document import instruments_document
 
         meta = instruments_document(kb=kb)
-        bundles = [assessment_bundle(doc, meta) for doc in docs]
-        out_fhir = bundles[0] if len(bundles) == 1 else bundles
-        typer.echo(json.dumps(out_fhir, indent=2, ensure_ascii=False))
+        bundles = [assessment_bundle(doc, meta) if doc is not None else None for doc in docs]
+        typer.echo(json.dumps(bundles if several else bundles[0], indent=2, ensure_ascii=False))
         return
     if fmt == AssessFormat.json:
-        out = docs[0] if len(docs) == 1 else docs
-        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        views = [_json_text(doc, detail) for doc in docs]
+        typer.echo(json.dumps(views if several else views[0], indent=2, ensure_ascii=False))
+        return
+    if fmt == AssessFormat.markdown:
+        from mescc.render.markdown import render_markdown
+
+        parts = [
+            (f"# {_md_name(name)}\n\n" if several else "") + render_markdown(doc, detail.value)
+            for name, doc in zip(names, docs, strict=True)
+            if doc is not None
+        ]
+        typer.echo("\n".join(parts), nl=False)
         return
     from rich.console import Console
+    from rich.rule import Rule
+    from rich.text import Text
 
-    from mescc.render.text import render_text
+    from mescc.text_safety import neutralise
 
     console = Console()
-    for doc in docs:
-        render_text(doc, console)
+    for name, doc in zip(names, docs, strict=True):
+        if doc is None:
+            continue
+        if several:
+            console.print(Rule(Text(neutralise(name, keep_layout=False)), align="left"))
+        if detail == Detail.full:
+            from mescc.render.text import render_text
+
+            render_text(doc, console)
+        else:
+            from mescc.render.summary_text import render_summary
+
+            render_summary(doc, console)
 
 
 def _fhir_document(

@@ -107,7 +107,9 @@ def test_bad_fhir_input_exits_2_naming_the_problem(tmp_path: Path) -> None:
 
 def test_the_text_output_shows_each_input_source_and_the_resources_not_used() -> None:
     path = SAMPLES / "intermediate_breast_conflicting.json"
-    result = runner.invoke(app, ["assess", "--fhir", str(path)], env={"COLUMNS": "300"})
+    result = runner.invoke(
+        app, ["assess", "--fhir", str(path), "--detail", "full"], env={"COLUMNS": "300"}
+    )
     assert result.exit_code == 0
     assert "Inputs read from FHIR" in result.stdout
     assert "kps = 60: Observation/example-intermediate-breast-kps" in result.stdout

@@ -127,9 +127,13 @@ def test_assess_reads_standard_input(runner: CliRunner) -> None:
 def test_assess_text_is_the_default(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["assess", str(write_json(tmp_path, PATIENT))])
     assert result.exit_code == 0, result.stderr
-    assert "Spinal Instability Neoplastic Score" in result.stdout
+    assert "MESCC board summary: patient cli-1" in result.stdout
+    assert "Spinal Instability Neoplastic Score" not in result.stdout, "the summary by default"
     with pytest.raises(json.JSONDecodeError):
         json.loads(result.stdout)
+    full = runner.invoke(app, ["assess", str(write_json(tmp_path, PATIENT)), "--detail", "full"])
+    assert full.exit_code == 0, full.stderr
+    assert "Spinal Instability Neoplastic Score" in full.stdout
 
 
 def test_invalid_file_exits_2_naming_every_bad_field(runner: CliRunner, tmp_path: Path) -> None:
