@@ -244,10 +244,15 @@ def _report(lines: list[str]) -> None:
 def _json_text(doc: dict[str, Any] | None, detail: Detail) -> Any:
     """The JSON value printed for one document at ``detail`` (None: a refused file).
 
-    The one place the JSON view is chosen (issue 10: the lead wires the smaller default view,
-    ``mescc.render.json_view``, in here); today the whole document at every detail.
+    The one place the JSON view is chosen: the default is the summary view of
+    ``mescc.render.json_view`` (contract keys, ``summary``, a ``references`` table and an
+    ``omitted`` map naming what ``--detail full`` adds); ``full`` is the whole document.
     """
-    return doc
+    if doc is None:
+        return None
+    from mescc.render.json_view import json_view
+
+    return json_view(doc, detail.value)
 
 
 def _md_name(name: str) -> str:
@@ -273,8 +278,16 @@ def _print_documents(
         typer.echo(json.dumps(bundles if several else bundles[0], indent=2, ensure_ascii=False))
         return
     if fmt == AssessFormat.json:
+        from mescc.render.json_view import compact_json
+
         views = [_json_text(doc, detail) for doc in docs]
-        typer.echo(json.dumps(views if several else views[0], indent=2, ensure_ascii=False))
+        value = views if several else views[0]
+        # the summary view is printed compact (one line: < 40 KB for the bundled examples);
+        # the full document keeps its indented form
+        if detail == Detail.summary:
+            typer.echo(compact_json(value))
+        else:
+            typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
         return
     if fmt == AssessFormat.markdown:
         from mescc.render.markdown import render_markdown

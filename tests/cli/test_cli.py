@@ -98,12 +98,19 @@ def test_assess_json_lists_every_instrument(
 def test_assess_json_equals_the_library(
     runner: CliRunner, tmp_path: Path, kb: KnowledgeBase
 ) -> None:
-    result = runner.invoke(app, ["assess", str(write_json(tmp_path, PATIENT)), "--format", "json"])
+    path = str(write_json(tmp_path, PATIENT))
+    full = runner.invoke(app, ["assess", path, "--format", "json", "--detail", "full"])
+    assert full.exit_code == 0, full.stderr
+    result = runner.invoke(app, ["assess", path, "--format", "json"])
     assert result.exit_code == 0, result.stderr
     got = instruments_of(json.loads(result.stdout))
+    got_full = instruments_of(json.loads(full.stdout))
     want = assess_instruments(PATIENT, kb).instruments
     for iid, r in want.items():
-        assert got[iid] == json.loads(json.dumps(r.as_dict())), iid
+        expected = json.loads(json.dumps(r.as_dict()))
+        # --detail full: the library's result exactly; the default view: its contract keys
+        assert got_full[iid] == expected, iid
+        assert got[iid] == {k: expected[k] for k in CONTRACT_FIELDS}, iid
     sins = got["sins_2010"]
     assert (sins["status"], sins["points"], sins["group"]) == ("computed", 11, "7-12")
     assert sins["estimate"] is None

@@ -173,8 +173,8 @@ def json_view(document: Mapping[str, Any], detail: Detail = "summary") -> dict[s
     return _SummaryView(document, first.seen).build()
 
 
-def compact_json(view: Mapping[str, Any] | list[Mapping[str, Any]]) -> str:
-    """One-line JSON of a view, or of a list of views (how the views are measured)."""
+def compact_json(view: Any) -> str:
+    """One-line JSON of a view, or of a list of views (None for a refused file)."""
     return json.dumps(view, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
