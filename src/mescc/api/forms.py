@@ -40,7 +40,7 @@ FieldKind = Literal["integer", "number", "choice", "boolean", "text"]
 Widget = Literal["input", "textarea", "select", "radios"]
 
 #: Course rows shown on a new form; "Add another course" adds one, up to MAX_PRIOR_COURSES.
-DEFAULT_COURSE_ROWS = 2
+DEFAULT_COURSE_ROWS = 1
 UNKNOWN_LABEL = "Unknown / not assessed"
 
 #: The form's own field saying whether there was earlier radiotherapy (absent = unknown).
@@ -92,7 +92,6 @@ class Fieldset:
 # Hints beyond the label (the labels themselves come from mescc.render.labels).
 _HINTS: dict[str, str] = {
     "id": "Pseudonymous; do not enter names or record numbers.",
-    "ambulatory_status": "Before treatment.",
     "motor_deficit_days": "From the first motor symptom to now.",
     "paraplegia_hours": "Only when paraplegia is complete.",
     "neurological_signs": "Motor, sensory or sphincter.",
@@ -225,12 +224,15 @@ def _field(key: str, spec: FieldSpec) -> FormField:
         options, widget = (("true", "Yes"), ("false", "No")), "select"
     elif spec.multiline:
         widget = "textarea"
+    label = field_label(spec.key)
     unit = spec.unit or ""
+    if key in _RADIOS or unit.lower() in label.lower():  # "Months ago", "(% of prescription)"
+        unit = ""
     return FormField(
         key=key,
-        label=field_label(spec.key),
+        label=label,
         kind=_KINDS.get(spec.kind, "text"),
-        unit="" if key in _RADIOS else unit,
+        unit=unit,
         hint=_HINTS.get(key) or _HINTS.get(spec.key, ""),
         options=options,
         widget=widget,
