@@ -367,6 +367,13 @@ def test_error_pages_have_the_navigation(web: TestClient, path: str) -> None:
     for href in ("/assessments/new", "/assessments", "/instruments"):
         assert f'href="{href}"' in nav.group(1)
     assert 'href="/"' in response.text
+    if path.startswith("/assessments/"):  # a page of the signed-in user: their navigation
+        assert "Log out (dr-test)" in nav.group(1) and 'name="csrf_token"' in nav.group(1)
+
+
+def test_add_another_course_needs_the_csrf_token(web: TestClient) -> None:
+    response = web.post("/assessments", data={"action": "add_course", "course_rows": "1"})
+    assert response.status_code == 403
 
 
 def test_error_pages_have_the_navigation_without_a_session(client: TestClient) -> None:
