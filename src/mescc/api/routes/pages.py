@@ -300,7 +300,10 @@ def rerun(
             {
                 "status_code": 422,
                 "title": "The stored inputs are no longer accepted by the current version",
-                "problems": [p.as_dict() for p in error.problems],
+                "problems": [
+                    {**p.as_dict(), "shown": forms.shown_message(p.as_dict())}
+                    for p in error.problems
+                ],
             },
             status_code=422,
         )
