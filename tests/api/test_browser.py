@@ -163,6 +163,24 @@ def test_no_page_scrolls_sideways_at_390_px(
     context.close()
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="the history table fits 390 px with the style.css of the result-page redesign "
+    "(branch webresult)",
+)
+def test_the_history_page_does_not_scroll_sideways_at_390_px(
+    served: tuple[LiveServer, Caller], browser: Browser
+) -> None:
+    server, _ = served
+    context = logged_in(browser, server.url, MOBILE)
+    page = context.new_page()
+    assess(page, EXAMPLE_PATIENT)
+    page.goto("/assessments")
+    assert page.locator("table tbody tr").count() > 0
+    assert page_width(page) <= MOBILE["width"], page_width(page)
+    context.close()
+
+
 @pytest.mark.parametrize("patient", [P_MINIMAL, NO_RANKING], ids=["p-minimal", "no-ranking"])
 def test_every_page_and_the_pdf_read_the_documents_one_decision(
     served: tuple[LiveServer, Caller], browser: Browser, patient: dict[str, Any]
