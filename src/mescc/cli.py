@@ -19,14 +19,22 @@ import typer
 
 from mescc.errors import DefinitionError, InputError, MesccError
 
-app = typer.Typer(
-    name="mescc",
-    help="Decision support for radiotherapy of malignant epidural spinal cord compression.",
+_APP_SETTINGS: dict[str, Any] = {
+    "name": "mescc",
+    "help": "Decision support for radiotherapy of malignant epidural spinal cord compression.",
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    # click's plain help wraps every line and never cuts one (rich's panels cut option names
+    # and help at 80 columns: "--no-allow-unveri..."); errors are plain lines too.
+    "rich_markup_mode": None,
+}
+app = typer.Typer(**_APP_SETTINGS)
+kb_app = typer.Typer(
+    help="Knowledge-base tools (site-supplied tables).",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-kb_app = typer.Typer(help="Knowledge-base tools (site-supplied tables).", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 
 
@@ -624,12 +632,36 @@ def synth(
     )
 
 
-def main() -> None:
-    """Entry point of the ``mescc`` script."""
+def build_app(command: str | None = None) -> typer.Typer:
+    """The ``mescc`` app to run.
+
+    With ``command`` naming a command (or group) of this module, an app holding only that one
+    (and the global options): building the others' click commands is cold-start time that a
+    ``mescc assess`` never uses. Otherwise every command, the web service's ones included.
+    """
+    built = typer.Typer(**_APP_SETTINGS)
+    built.registered_callback = app.registered_callback
+    commands = [c for c in app.registered_commands if _name(c) == command]
+    groups = [g for g in app.registered_groups if g.name == command]
+    if commands or groups:
+        built.registered_commands, built.registered_groups = commands, groups
+        return built
+    built.registered_commands = list(app.registered_commands)
+    built.registered_groups = list(app.registered_groups)
     from mescc.api.cli import register
 
-    register(app)
-    app()
+    register(built)
+    return built
+
+
+def _name(info: Any) -> str:
+    name: str = info.name or info.callback.__name__.replace("_", "-")
+    return name
+
+
+def main() -> None:
+    """Entry point of ``python -m mescc`` (the ``mescc`` script starts in ``mescc._start``)."""
+    build_app()()
 
 
 if __name__ == "__main__":  # pragma: no cover
