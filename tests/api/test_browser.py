@@ -1,7 +1,8 @@
 """The whole clinician flow in Debian's chromium, driven by Playwright (no JavaScript needed).
 
 Logs in, fills the form for an example patient, submits, sees the suggested regimen, fetches the
-PDF and saves docs/screenshots/result.png. Chromium comes from scripts/services.sh.
+PDF and saves a screenshot in its tmp dir (a test never writes the tracked docs/screenshots/).
+Chromium comes from scripts/services.sh.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from mescc import document as core
 from mescc.api import accounts, forms
 from mescc.api.database import create_db_engine, create_session_factory, migrate
 
-from .live_server import REPO, LiveServer
+from .live_server import LiveServer
 from .patients import EXAMPLE_PATIENT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,11 +30,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOT = REPO / "docs" / "screenshots" / "result.png"
 USERNAME, PASSWORD = "dr-browser", "browser-password"
 
 
 def test_clinician_flow_in_chromium(tmp_path: Path) -> None:
+    screenshot = tmp_path / "screenshots" / "result.png"
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/services.sh (installs Debian chromium)")
     from playwright.sync_api import sync_playwright
@@ -85,9 +86,9 @@ def test_clinician_flow_in_chromium(tmp_path: Path) -> None:
             assert pdf.headers["content-type"] == "application/pdf"
             assert pdf.body().startswith(b"%PDF")
 
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot))
             context.close()
     finally:
         server.stop()
-    assert SCREENSHOT.stat().st_size > 0
+    assert screenshot.stat().st_size > 0
