@@ -285,32 +285,22 @@ def instruments(
     fmt: Annotated[Format, typer.Option("--format")] = Format.text,
     kb_overlay: OverlayOpt = None,
 ) -> None:
-    """List every instrument with id, name, outcome, citation and verification level."""
+    """List every instrument: id, name, outcome, verification, computable or skeleton.
+
+    The JSON adds each one's citation, inputs, groups and notes.
+    """
+    import shutil
+
     from mescc.document import instruments_document
+    from mescc.render.instruments_text import DEFAULT_WIDTH, instruments_text
 
     kb = _kb(kb_overlay)
     rows = instruments_document(kb=kb)
     if fmt == Format.json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"Instruments (knowledge base {kb.version})", show_lines=True)
-    for col in ("id", "name / outcome", "verification", "needs", "citation"):
-        table.add_column(col)
-    for r in rows:
-        needs = ", ".join(r["inputs"]) or "-"
-        if r["status_note"]:
-            needs = f"[yellow]{r['status_note']}[/yellow]\n{needs}"
-        table.add_row(
-            r["id"],
-            f"{r['name']}\n[dim]{r['outcome_text']}[/dim]",
-            r["verification"],
-            needs,
-            r["citation"],
-        )
-    Console().print(table)
+    width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    typer.echo("\n".join(instruments_text(rows, kb.version, width)))
 
 
 @app.command()
