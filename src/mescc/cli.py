@@ -17,7 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from mescc.errors import DefinitionError, InputError, MesccError
+from mescc.errors import DefinitionError, InputError
 
 _APP_SETTINGS: dict[str, Any] = {
     "name": "mescc",
@@ -348,19 +348,24 @@ def kb_check(
     file: Annotated[Path, typer.Argument(help="Site-supplied instrument table (YAML).")],
     kb_overlay: OverlayOpt = None,
 ) -> None:
-    """Validate a site-supplied table against the published constraints of its skeleton."""
+    """Validate a site-supplied table against the published constraints of its skeleton.
+
+    Every problem is listed at once (``file:line path: message``), then exit 2.
+    """
     from mescc.kb.loader import load_kb
-    from mescc.kb.overlay import check_overlay
+    from mescc.kb.overlay import overlay_problems
 
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         _fail([f"{file}: cannot read ({exc.strerror})"])
+    except UnicodeDecodeError as exc:
+        _fail([f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})"])
     kb = load_kb(None)
-    try:
-        inst = check_overlay(text, str(file), kb.instruments)
-    except MesccError as exc:
-        _fail([f"rejected: {exc}"])
+    inst, problems = overlay_problems(text, str(file), kb.instruments)
+    if problems or inst is None:
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        _fail([*(str(p) for p in problems), f"{file}: rejected ({count})"])
     if inst.derived is not None:
         from mescc.kb.overlay import describe_accepted
 
