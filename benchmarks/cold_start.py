@@ -92,7 +92,15 @@ def main() -> None:
             f"| `{shown}` ({name}) | {statistics.median(values):.0f} ms | "
             f"{_p90(values):.0f} ms | {min(values):.0f} ms |"
         )
-    lines += ["", f"Modules imported by one `--format json` run: {modules}."]
+    compiled = len(list((ROOT / "src" / "mescc").rglob("__pycache__/*.pyc")))
+    lines += [
+        "",
+        f"Modules imported by one `--format json` run: {modules}. Bytecode files under "
+        f"src/mescc: {compiled} (`make` compiles them at install; without them, as with "
+        "PYTHONDONTWRITEBYTECODE=1 on a fresh checkout, every start compiles the package "
+        "from source, about 80 ms more here). PYTHONDONTWRITEBYTECODE: "
+        f"{os.environ.get('PYTHONDONTWRITEBYTECODE') or 'not set'}.",
+    ]
     if args.baseline:
         lines += ["", f"Before: {args.baseline}"]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
