@@ -40,6 +40,9 @@ _COUNT_MODULES = (
 
 def _once(cmd: list[str]) -> float:
     env = {**os.environ, "COLUMNS": "100"}
+    compare = env.pop("_COLD_START_COMPARE", None)
+    if compare is not None and cmd[0] == sys.executable:
+        env["PYTHONPATH"] = compare
     start = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
     return (time.perf_counter() - start) * 1000
@@ -62,7 +65,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--baseline", default="", help="a line kept in the results (before)")
+    parser.add_argument(
+        "--compare-src",
+        type=Path,
+        help="the src/ folder of another version (e.g. `git archive REV src | tar -x -C DIR`), "
+        "started as its console script did (`mescc.cli:main`), measured interleaved",
+    )
     args = parser.parse_args()
+    if args.compare_src is not None:
+        old = [sys.executable, "-c", "import sys; from mescc.cli import main; sys.exit(main())"]
+        for name, cmd in list(COMMANDS.items()):
+            COMMANDS[f"{name}, {args.compare_src}"] = [*old, *cmd[1:]]
+        os.environ["_COLD_START_COMPARE"] = str(args.compare_src.resolve())
     for cmd in COMMANDS.values():
         _once(cmd)  # warm the OS file cache
     load_before = os.getloadavg()
@@ -86,7 +100,7 @@ def main() -> None:
         "|---|---|---|---|",
     ]
     for name, cmd in COMMANDS.items():
-        shown = " ".join(["mescc", *cmd[1:]])
+        shown = " ".join(["mescc", *(cmd[3:] if cmd[0] == sys.executable else cmd[1:])])
         values = times[name]
         lines.append(
             f"| `{shown}` ({name}) | {statistics.median(values):.0f} ms | "

@@ -640,18 +640,31 @@ def build_app(command: str | None = None) -> typer.Typer:
     groups = [g for g in app.registered_groups if g.name == command]
     if commands or groups:
         built.registered_commands, built.registered_groups = commands, groups
-        return built
-    built.registered_commands = list(app.registered_commands)
-    built.registered_groups = list(app.registered_groups)
-    from mescc.api.cli import register
+    else:
+        built.registered_commands = list(app.registered_commands)
+        built.registered_groups = list(app.registered_groups)
+        from mescc.api.cli import register
 
-    register(built)
+        register(built)
+    _whole_short_help(built)
     return built
 
 
 def _name(info: Any) -> str:
     name: str = info.name or info.callback.__name__.replace("_", "-")
     return name
+
+
+def _whole_short_help(typer_app: typer.Typer) -> None:
+    """Give every command its whole first paragraph as the line a command list shows (click
+    cuts a docstring's to fit the width: "List every instrument: id, name, outcome,...")."""
+    for info in typer_app.registered_commands:
+        if info.short_help is None and info.callback is not None and info.callback.__doc__:
+            first = info.callback.__doc__.strip().split("\n\n")[0]
+            info.short_help = " ".join(first.split())
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _whole_short_help(group.typer_instance)
 
 
 def main() -> None:

@@ -64,6 +64,16 @@ def test_help_fits_80_columns_uncut(path: list[str], command: Any) -> None:
     if command.help:
         first = command.help.split("\n\n")[0]
         assert _squash(first) in flat
+    for sub in getattr(command, "commands", {}).values():  # a group lists its commands whole
+        if sub.help:
+            assert _squash(sub.help.split("\n\n")[0]) in flat, f"{sub.name}: short help cut"
+    metavars = {f"{p.name}..." for p in command.params} | {"ARGS..."}
+    cut = [
+        m.group()
+        for m in re.finditer(r"\S*\.\.\.", text)
+        if m.group().lstrip("[").replace("]", "") not in metavars
+    ]
+    assert not cut, f"text cut with ...: {cut}"
 
 
 def test_serve_help_shows_every_default() -> None:
