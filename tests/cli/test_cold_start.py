@@ -30,10 +30,8 @@ HEAVY = (
     "scipy",
     "pandas",
     "numpy",
-    "jinja2",
     "uvicorn",
-    "httpx",
-    "mescc.api.cli",
+    "mescc.api",
 )
 #: Runs ``mescc._start.main`` (what the console script runs) and reports the modules loaded.
 PROBE = """
