@@ -80,3 +80,28 @@ def test_other_commands_still_run_through_the_entry_module() -> None:
     imported = _imported("dose", "--fractions", "5", "--dose-per-fraction", "4")
     assert "mescc.dose" in imported or "mescc.document" in imported
     assert not imported & {"polars", "fastapi", "mescc.api.cli"}
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "shown"),
+    [
+        (
+            ["--allow-site-derived", "dose", "--fractions", "1", "--dose-per-fraction", "8"],
+            0,
+            "BED",
+        ),
+        (["kb", "check", "absent.yaml"], 2, "absent.yaml: cannot read"),
+        (["nosuch"], 2, "No such command 'nosuch'"),
+        (["serve", "--help"], 0, "--limit-concurrency"),
+    ],
+)
+def test_the_entry_module_runs_every_kind_of_command(
+    args: list[str], code: int, shown: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.argv[0] = 'mescc'; "
+         "from mescc._start import main; main()", *args],
+        cwd=REPO, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == code, done.stderr
+    assert shown in done.stdout + done.stderr

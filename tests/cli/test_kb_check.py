@@ -121,3 +121,11 @@ def shipped() -> KnowledgeBase:
     from mescc.kb.loader import load_kb
 
     return load_kb(None)
+
+
+def test_a_file_that_is_not_utf8_is_one_clear_line(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_bytes(b"id: \xff\xfe\n")
+    code, lines = _check(path)
+    assert code == 2
+    assert lines == [f"{path}: not UTF-8 text (invalid start byte at byte 4)"]
