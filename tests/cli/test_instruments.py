@@ -66,3 +66,20 @@ def test_the_header_counts_computable_and_skeletons(kb: KnowledgeBase) -> None:
     assert f"{len(rows)} instruments" in header
     assert f"{computable} computable, {len(rows) - computable} skeletons" in header
     assert kb.version in header
+
+
+def test_a_long_verification_label_wraps_under_the_whole_id() -> None:
+    from mescc.render.instruments_text import instruments_text
+
+    row = {
+        "id": "rades_elderly_ambulatory_2014",
+        "computable": True,
+        "verification": "site-derived",
+        "name": "Rades score for elderly patients",
+        "outcome_text": "Ambulatory status after RT",
+    }
+    lines = instruments_text([row], "2026.11+000000000000.site", 80)
+    assert max(len(line) for line in lines) <= 80
+    head = next(i for i, line in enumerate(lines) if line.startswith(row["id"] + " "))
+    assert "SITE-DERIVED points" in lines[head]
+    assert _squash(VERIFICATION_TEXT["site-derived"]) in _squash(" ".join(lines[head:]))

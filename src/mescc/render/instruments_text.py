@@ -27,6 +27,17 @@ DEFAULT_WIDTH = 100
 _INDENT = "  "
 
 
+def _wrap(text: str, width: int, indent: str) -> list[str]:
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=_INDENT,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def _state(row: dict[str, Any]) -> str:
     return "computable" if row["computable"] else "skeleton"
 
@@ -45,16 +56,10 @@ def instruments_text(rows: Sequence[dict[str, Any]], kb_version: str, width: int
     id_width = max((len(r["id"]) for r in rows), default=0)
     for r in rows:
         verification = VERIFICATION_TEXT.get(r["verification"], r["verification"])
-        lines.append(f"{r['id']:<{id_width}}  {_state(r):<10}  {verification}".rstrip())
+        head = f"{r['id']:<{id_width}}  {_state(r):<10}  {verification}"
         about = neutralise(f"{r['name']}: {r['outcome_text']}", keep_layout=False)
-        lines += textwrap.wrap(
-            about,
-            width,
-            initial_indent=_INDENT,
-            subsequent_indent=_INDENT,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
+        lines += _wrap(head, width, "")  # the id is the first word: never cut
+        lines += _wrap(about, width, _INDENT)
     lines.append("")
     lines += textwrap.wrap(
         "Citations, inputs, groups and notes: mescc instruments --format json.",
