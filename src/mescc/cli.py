@@ -17,16 +17,24 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from mescc.errors import DefinitionError, InputError, MesccError
+from mescc.errors import DefinitionError, InputError
 
-app = typer.Typer(
-    name="mescc",
-    help="Decision support for radiotherapy of malignant epidural spinal cord compression.",
+_APP_SETTINGS: dict[str, Any] = {
+    "name": "mescc",
+    "help": "Decision support for radiotherapy of malignant epidural spinal cord compression.",
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    # click's plain help wraps every line and never cuts one (rich's panels cut option names
+    # and help at 80 columns: "--no-allow-unveri..."); errors are plain lines too.
+    "rich_markup_mode": None,
+}
+app = typer.Typer(**_APP_SETTINGS)
+kb_app = typer.Typer(
+    help="Knowledge-base tools (site-supplied tables).",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-kb_app = typer.Typer(help="Knowledge-base tools (site-supplied tables).", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 
 
@@ -372,32 +380,22 @@ def instruments(
     fmt: Annotated[Format, typer.Option("--format")] = Format.text,
     kb_overlay: OverlayOpt = None,
 ) -> None:
-    """List every instrument with id, name, outcome, citation and verification level."""
+    """List every instrument: id, name, outcome, verification, computable or skeleton.
+
+    The JSON adds each one's citation, inputs, groups and notes.
+    """
+    import shutil
+
     from mescc.document import instruments_document
+    from mescc.render.instruments_text import DEFAULT_WIDTH, instruments_text
 
     kb = _kb(kb_overlay)
     rows = instruments_document(kb=kb)
     if fmt == Format.json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"Instruments (knowledge base {kb.version})", show_lines=True)
-    for col in ("id", "name / outcome", "verification", "needs", "citation"):
-        table.add_column(col)
-    for r in rows:
-        needs = ", ".join(r["inputs"]) or "-"
-        if r["status_note"]:
-            needs = f"[yellow]{r['status_note']}[/yellow]\n{needs}"
-        table.add_row(
-            r["id"],
-            f"{r['name']}\n[dim]{r['outcome_text']}[/dim]",
-            r["verification"],
-            needs,
-            r["citation"],
-        )
-    Console().print(table)
+    width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    typer.echo("\n".join(instruments_text(rows, kb.version, width)))
 
 
 @app.command()
@@ -445,19 +443,24 @@ def kb_check(
     file: Annotated[Path, typer.Argument(help="Site-supplied instrument table (YAML).")],
     kb_overlay: OverlayOpt = None,
 ) -> None:
-    """Validate a site-supplied table against the published constraints of its skeleton."""
+    """Validate a site-supplied table against the published constraints of its skeleton.
+
+    Every problem is listed at once (``file:line path: message``), then exit 2.
+    """
     from mescc.kb.loader import load_kb
-    from mescc.kb.overlay import check_overlay
+    from mescc.kb.overlay import overlay_problems
 
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         _fail([f"{file}: cannot read ({exc.strerror})"])
+    except UnicodeDecodeError as exc:
+        _fail([f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})"])
     kb = load_kb(None)
-    try:
-        inst = check_overlay(text, str(file), kb.instruments)
-    except MesccError as exc:
-        _fail([f"rejected: {exc}"])
+    inst, problems = overlay_problems(text, str(file), kb.instruments)
+    if problems or inst is None:
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        _fail([*(str(p) for p in problems), f"{file}: rejected ({count})"])
     if inst.derived is not None:
         from mescc.kb.overlay import describe_accepted
 
@@ -719,12 +722,49 @@ def synth(
     )
 
 
-def main() -> None:
-    """Entry point of the ``mescc`` script."""
-    from mescc.api.cli import register
+def build_app(command: str | None = None) -> typer.Typer:
+    """The ``mescc`` app to run.
 
-    register(app)
-    app()
+    With ``command`` naming a command (or group) of this module, an app holding only that one
+    (and the global options): building the others' click commands is cold-start time that a
+    ``mescc assess`` never uses. Otherwise every command, the web service's ones included.
+    """
+    built = typer.Typer(**_APP_SETTINGS)
+    built.registered_callback = app.registered_callback
+    commands = [c for c in app.registered_commands if _name(c) == command]
+    groups = [g for g in app.registered_groups if g.name == command]
+    if commands or groups:
+        built.registered_commands, built.registered_groups = commands, groups
+    else:
+        built.registered_commands = list(app.registered_commands)
+        built.registered_groups = list(app.registered_groups)
+        from mescc.api.cli import register
+
+        register(built)
+    _whole_short_help(built)
+    return built
+
+
+def _name(info: Any) -> str:
+    name: str = info.name or info.callback.__name__.replace("_", "-")
+    return name
+
+
+def _whole_short_help(typer_app: typer.Typer) -> None:
+    """Give every command its whole first paragraph as the line a command list shows (click
+    cuts a docstring's to fit the width: "List every instrument: id, name, outcome,...")."""
+    for info in typer_app.registered_commands:
+        if info.short_help is None and info.callback is not None and info.callback.__doc__:
+            first = info.callback.__doc__.strip().split("\n\n")[0]
+            info.short_help = " ".join(first.split())
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _whole_short_help(group.typer_instance)
+
+
+def main() -> None:
+    """Entry point of ``python -m mescc`` (the ``mescc`` script starts in ``mescc._start``)."""
+    build_app()()
 
 
 if __name__ == "__main__":  # pragma: no cover
