@@ -1,4 +1,5 @@
-"""Regenerate the README's example output from the real ``mescc assess`` text (100 columns).
+"""Regenerate the README's example output from the real ``mescc assess`` board summary (the
+default text, 100 columns).
 
 Run ``.venv/bin/python scripts/readme_example.py`` after a change to the plan, the renderers or
 the knowledge base; ``tests/test_readme_example.py`` fails until the README shows the output the
@@ -15,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 EXAMPLE = "examples/intermediate_breast.yaml"
-START = "Its full text output:\n\n```text\n"
+START = "markdown` the same for the medical record):\n\n```text\n"
 END = "\n```\n"
 
 

@@ -6,13 +6,17 @@
 * ``patient_rows``: the flat rows (``Patient.to_row()``) of raw patient mappings.
 * ``table_result``: ``(status, points, group)`` of one instrument in one row of
   ``assess_table``'s output, to compare with ``assess_instruments``.
+* A session check: the run fails when it changed a tracked file of the git checkout (the
+  status and content of tracked files before and after; skipped outside a git checkout).
 
 Everything here is deterministic and offline.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -86,6 +90,56 @@ def typed_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
 # A site overlay in the environment must not leak into the packaged-KB tests (nor into the
 # CLI subprocesses they start); tests that want an overlay pass it explicitly.
 os.environ.pop("MESCC_KB_OVERLAY", None)
+
+
+# --------------------------------------------------------------------------- tracked files
+
+
+def tracked_state(repo: Path = REPO) -> str | None:
+    """The status and content digest of the checkout's tracked files; None outside git.
+
+    ``git status --porcelain`` (untracked files left out) names what differs from HEAD, and a
+    digest of ``git diff HEAD --binary`` catches a test rewriting an already modified file.
+    """
+    commands = (
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        ["git", "diff", "HEAD", "--binary"],
+    )
+    outputs: list[bytes] = []
+    for command in commands:
+        try:
+            done = subprocess.run(command, cwd=repo, capture_output=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0:
+            return None
+        outputs.append(done.stdout)
+    return outputs[0].decode(errors="replace") + hashlib.sha256(outputs[1]).hexdigest()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controlling process only
+        session.config.stash[_TRACKED] = tracked_state()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_TRACKED, None)
+    if before is None:
+        return
+    after = tracked_state()
+    if after is None or after == before:
+        return
+    changed = sorted(set(after.splitlines()[:-1]) ^ set(before.splitlines()[:-1])) or [
+        "(content of an already modified file)"
+    ]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = "the test run modified tracked files: " + ", ".join(c.strip() for c in changed)
+    if reporter is not None:
+        reporter.write_sep("=", f"ERROR: {message}", red=True, bold=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_TRACKED = pytest.StashKey[str | None]()
 
 
 @pytest.fixture(scope="session")

@@ -124,7 +124,8 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     (
         "frankel_grade",
         "a",
-        'frankel_grade: "a" is not an allowed value; allowed: one of A, B, C, D, E',
+        'frankel_grade: "a" is not an allowed value (did you mean "A"?); allowed: one of A, B, C, '
+        "D, E",
     ),
     (
         "frankel_grade",

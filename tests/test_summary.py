@@ -76,3 +76,16 @@ def test_best_supportive_care_leads_without_a_regimen(kb: KnowledgeBase) -> None
 def test_recommendation_of_an_empty_or_foreign_plan_suggests_nothing() -> None:
     for plan in ({}, {"radiotherapy": "not a list"}, {"recommended_option": "x"}):
         assert recommendation(plan)["kind"] == "none"
+
+
+def test_an_exclusion_the_patient_passes_never_decides(kb: KnowledgeBase) -> None:
+    """Criterion ``met`` means satisfied: a breast cancer (not radiosensitive) with Bilsky 1c
+    is decided by the low compression grade, not by the radiosensitive-tumour exclusion."""
+    data = {"primary_tumor": "breast", "escc_grade": "1c", "prior_radiotherapy": []}
+    deciding = assessment_to_dict(assess(data, kb))["summary"]["surgery"]["decompression"]
+    ids = [c["id"] for c in deciding["deciding"]]
+    assert "high_grade_compression" in ids
+    assert "radiosensitive_tumour" not in ids and "previous_rt_prevents_study_dose" not in ids
+    lymphoma = assessment_to_dict(assess({**data, "primary_tumor": "lymphoma"}, kb))
+    ids = [c["id"] for c in lymphoma["summary"]["surgery"]["decompression"]["deciding"]]
+    assert "radiosensitive_tumour" in ids or "not_radiosensitive" in ids

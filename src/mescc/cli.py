@@ -17,16 +17,24 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from mescc.errors import DefinitionError, InputError, MesccError
+from mescc.errors import DefinitionError, InputError
 
-app = typer.Typer(
-    name="mescc",
-    help="Decision support for radiotherapy of malignant epidural spinal cord compression.",
+_APP_SETTINGS: dict[str, Any] = {
+    "name": "mescc",
+    "help": "Decision support for radiotherapy of malignant epidural spinal cord compression.",
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    # click's plain help wraps every line and never cuts one (rich's panels cut option names
+    # and help at 80 columns: "--no-allow-unveri..."); errors are plain lines too.
+    "rich_markup_mode": None,
+}
+app = typer.Typer(**_APP_SETTINGS)
+kb_app = typer.Typer(
+    help="Knowledge-base tools (site-supplied tables).",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-kb_app = typer.Typer(help="Knowledge-base tools (site-supplied tables).", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 
 
@@ -37,8 +45,14 @@ class Format(StrEnum):
 
 class AssessFormat(StrEnum):
     text = "text"
+    markdown = "markdown"
     json = "json"
     fhir = "fhir"
+
+
+class Detail(StrEnum):
+    summary = "summary"
+    full = "full"
 
 
 OverlayOpt = Annotated[
@@ -107,7 +121,10 @@ def _read_patient(path: str) -> Any:
             with Path(path).open("rb") as handle:
                 data = handle.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
-        _fail([f"{path}: cannot read ({exc.strerror or exc})"])
+        from mescc.errors import Problem
+
+        message = f"{path}: cannot read ({exc.strerror or exc})"
+        raise InputError([Problem(path, None, "a readable file", message)]) from None
     source = "stdin" if path == "-" else path
     return load_patient(data, source=source, syntax="json" if path.endswith(".json") else "yaml")
 
@@ -118,8 +135,13 @@ def assess(
         list[str] | None, typer.Argument(help="Patient JSON/YAML file(s); - for stdin.")
     ] = None,
     fmt: Annotated[
-        AssessFormat, typer.Option("--format", help="text (default), json or fhir (R4 Bundle)")
+        AssessFormat,
+        typer.Option("--format", help="text, markdown, json or fhir (R4 Bundle)"),
     ] = AssessFormat.text,
+    detail: Annotated[
+        Detail,
+        typer.Option("--detail", help="summary (the board summary) or full (everything)"),
+    ] = Detail.summary,
     allow_unverified: Annotated[
         bool,
         typer.Option(help="Let unverified instruments decide (the output says so)."),
@@ -147,11 +169,12 @@ def assess(
     ] = None,
     kb_overlay: OverlayOpt = None,
 ) -> None:
-    """Assess patient(s): every instrument, then the treatment plan."""
+    """Assess patient(s): the board summary (--detail full: every instrument and the plan)."""
     try:
         _assess(
             files,
             fmt,
+            detail,
             allow_unverified,
             kb_overlay,
             fhir=fhir,
@@ -169,6 +192,7 @@ def assess(
 def _assess(
     files: list[str] | None,
     fmt: AssessFormat,
+    detail: Detail,
     allow_unverified: bool,
     kb_overlay: Path | None,
     *,
@@ -178,52 +202,131 @@ def _assess(
     fhir_token: str | None,
     max_age_days: float | None,
 ) -> None:
+    """Assess every source; a refused file is reported on stderr (naming it when several are
+    given) while the others are still printed; exit 2 if any was refused."""
     from mescc.document import assessment_document
 
     sources = [bool(files), fhir is not None, fhir_server is not None]
     if sum(sources) != 1:
         _fail(["assess: give patient FILE(s), or --fhir BUNDLE, or --fhir-server URL --patient ID"])
     kb = _kb(kb_overlay)
-    docs = []
-    problems: list[str] = []
+    names: list[str] = []
+    docs: list[dict[str, Any] | None] = []
     if fhir is not None or fhir_server is not None:
+        names.append(str(fhir or fhir_server))
         docs.append(
             _fhir_document(
                 fhir, fhir_server, patient, fhir_token, max_age_days, kb, allow_unverified
             )
         )
+    several = len(files or []) > 1
     for path in files or []:
         source = "stdin" if path == "-" else path
+        names.append(source)
         try:
             data = _read_patient(path)
             docs.append(assessment_document(data, kb=kb, allow_unverified=allow_unverified))
         except InputError as exc:
-            for p in exc.problems:
-                whole_file = p.message.startswith(f"{source}: ")
-                prefix = f"{path}: " if len(files or []) > 1 and not whole_file else ""
-                problems.append(prefix + p.message)
-    if problems:
-        _fail(problems)
+            docs.append(None)
+            _report([_prefixed(p.message, path, source, several) for p in exc.problems])
+    if not several and docs[0] is None:
+        raise typer.Exit(2)
+    _print_documents(names, docs, fmt, detail, several, kb)
+    if any(doc is None for doc in docs):
+        raise typer.Exit(2)
+
+
+def _prefixed(message: str, path: str, source: str, several: bool) -> str:
+    """A problem of one of several files names the file (unless it already does)."""
+    whole_file = message.startswith((f"{source}: ", f"{path}: "))
+    return f"{path}: {message}" if several and not whole_file else message
+
+
+def _report(lines: list[str]) -> None:
+    from mescc.text_safety import neutralise
+
+    for line in lines:
+        typer.echo(neutralise(line, keep_layout=False), err=True)
+
+
+def _json_text(doc: dict[str, Any] | None, detail: Detail) -> Any:
+    """The JSON value printed for one document at ``detail`` (None: a refused file).
+
+    The one place the JSON view is chosen: the default is the summary view of
+    ``mescc.render.json_view`` (contract keys, ``summary``, a ``references`` table and an
+    ``omitted`` map naming what ``--detail full`` adds); ``full`` is the whole document.
+    """
+    if doc is None:
+        return None
+    from mescc.render.json_view import json_view
+
+    return json_view(doc, detail.value)
+
+
+def _md_name(name: str) -> str:
+    from mescc.text_safety import neutralise
+
+    return neutralise(name, keep_layout=False).replace("`", "'")
+
+
+def _print_documents(
+    names: list[str],
+    docs: list[dict[str, Any] | None],
+    fmt: AssessFormat,
+    detail: Detail,
+    several: bool,
+    kb: Any,
+) -> None:
     if fmt == AssessFormat.fhir:
         from mescc.adapters.fhir_out import assessment_bundle
         from mescc.document import instruments_document
 
         meta = instruments_document(kb=kb)
-        bundles = [assessment_bundle(doc, meta) for doc in docs]
-        out_fhir = bundles[0] if len(bundles) == 1 else bundles
-        typer.echo(json.dumps(out_fhir, indent=2, ensure_ascii=False))
+        bundles = [assessment_bundle(doc, meta) if doc is not None else None for doc in docs]
+        typer.echo(json.dumps(bundles if several else bundles[0], indent=2, ensure_ascii=False))
         return
     if fmt == AssessFormat.json:
-        out = docs[0] if len(docs) == 1 else docs
-        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        from mescc.render.json_view import compact_json
+
+        views = [_json_text(doc, detail) for doc in docs]
+        value = views if several else views[0]
+        # the summary view is printed compact (one line: < 40 KB for the bundled examples);
+        # the full document keeps its indented form
+        if detail == Detail.summary:
+            typer.echo(compact_json(value))
+        else:
+            typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+        return
+    if fmt == AssessFormat.markdown:
+        from mescc.render.markdown import render_markdown
+
+        parts = [
+            (f"# {_md_name(name)}\n\n" if several else "") + render_markdown(doc, detail.value)
+            for name, doc in zip(names, docs, strict=True)
+            if doc is not None
+        ]
+        typer.echo("\n".join(parts), nl=False)
         return
     from rich.console import Console
+    from rich.rule import Rule
+    from rich.text import Text
 
-    from mescc.render.text import render_text
+    from mescc.text_safety import neutralise
 
     console = Console()
-    for doc in docs:
-        render_text(doc, console)
+    for name, doc in zip(names, docs, strict=True):
+        if doc is None:
+            continue
+        if several:
+            console.print(Rule(Text(neutralise(name, keep_layout=False)), align="left"))
+        if detail == Detail.full:
+            from mescc.render.text import render_text
+
+            render_text(doc, console)
+        else:
+            from mescc.render.summary_text import render_summary
+
+            render_summary(doc, console)
 
 
 def _fhir_document(
@@ -277,32 +380,22 @@ def instruments(
     fmt: Annotated[Format, typer.Option("--format")] = Format.text,
     kb_overlay: OverlayOpt = None,
 ) -> None:
-    """List every instrument with id, name, outcome, citation and verification level."""
+    """List every instrument: id, name, outcome, verification, computable or skeleton.
+
+    The JSON adds each one's citation, inputs, groups and notes.
+    """
+    import shutil
+
     from mescc.document import instruments_document
+    from mescc.render.instruments_text import DEFAULT_WIDTH, instruments_text
 
     kb = _kb(kb_overlay)
     rows = instruments_document(kb=kb)
     if fmt == Format.json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"Instruments (knowledge base {kb.version})", show_lines=True)
-    for col in ("id", "name / outcome", "verification", "needs", "citation"):
-        table.add_column(col)
-    for r in rows:
-        needs = ", ".join(r["inputs"]) or "-"
-        if r["status_note"]:
-            needs = f"[yellow]{r['status_note']}[/yellow]\n{needs}"
-        table.add_row(
-            r["id"],
-            f"{r['name']}\n[dim]{r['outcome_text']}[/dim]",
-            r["verification"],
-            needs,
-            r["citation"],
-        )
-    Console().print(table)
+    width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    typer.echo("\n".join(instruments_text(rows, kb.version, width)))
 
 
 @app.command()
@@ -350,19 +443,24 @@ def kb_check(
     file: Annotated[Path, typer.Argument(help="Site-supplied instrument table (YAML).")],
     kb_overlay: OverlayOpt = None,
 ) -> None:
-    """Validate a site-supplied table against the published constraints of its skeleton."""
+    """Validate a site-supplied table against the published constraints of its skeleton.
+
+    Every problem is listed at once (``file:line path: message``), then exit 2.
+    """
     from mescc.kb.loader import load_kb
-    from mescc.kb.overlay import check_overlay
+    from mescc.kb.overlay import overlay_problems
 
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         _fail([f"{file}: cannot read ({exc.strerror})"])
+    except UnicodeDecodeError as exc:
+        _fail([f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})"])
     kb = load_kb(None)
-    try:
-        inst = check_overlay(text, str(file), kb.instruments)
-    except MesccError as exc:
-        _fail([f"rejected: {exc}"])
+    inst, problems = overlay_problems(text, str(file), kb.instruments)
+    if problems or inst is None:
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        _fail([*(str(p) for p in problems), f"{file}: rejected ({count})"])
     if inst.derived is not None:
         from mescc.kb.overlay import describe_accepted
 
@@ -624,12 +722,49 @@ def synth(
     )
 
 
-def main() -> None:
-    """Entry point of the ``mescc`` script."""
-    from mescc.api.cli import register
+def build_app(command: str | None = None) -> typer.Typer:
+    """The ``mescc`` app to run.
 
-    register(app)
-    app()
+    With ``command`` naming a command (or group) of this module, an app holding only that one
+    (and the global options): building the others' click commands is cold-start time that a
+    ``mescc assess`` never uses. Otherwise every command, the web service's ones included.
+    """
+    built = typer.Typer(**_APP_SETTINGS)
+    built.registered_callback = app.registered_callback
+    commands = [c for c in app.registered_commands if _name(c) == command]
+    groups = [g for g in app.registered_groups if g.name == command]
+    if commands or groups:
+        built.registered_commands, built.registered_groups = commands, groups
+    else:
+        built.registered_commands = list(app.registered_commands)
+        built.registered_groups = list(app.registered_groups)
+        from mescc.api.cli import register
+
+        register(built)
+    _whole_short_help(built)
+    return built
+
+
+def _name(info: Any) -> str:
+    name: str = info.name or info.callback.__name__.replace("_", "-")
+    return name
+
+
+def _whole_short_help(typer_app: typer.Typer) -> None:
+    """Give every command its whole first paragraph as the line a command list shows (click
+    cuts a docstring's to fit the width: "List every instrument: id, name, outcome,...")."""
+    for info in typer_app.registered_commands:
+        if info.short_help is None and info.callback is not None and info.callback.__doc__:
+            first = info.callback.__doc__.strip().split("\n\n")[0]
+            info.short_help = " ".join(first.split())
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _whole_short_help(group.typer_instance)
+
+
+def main() -> None:
+    """Entry point of ``python -m mescc`` (the ``mescc`` script starts in ``mescc._start``)."""
+    build_app()()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,10 +28,10 @@ import math
 import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from difflib import get_close_matches
 from typing import Any, Literal
 
 from mescc.errors import Problem
+from mescc.suggest import KEY_CUTOFF, bool_hint, closest, hint
 from mescc.text_safety import code_point, hidden_characters, neutralise
 
 Kind = Literal["int", "number", "bool", "enum", "text"]
@@ -549,7 +549,7 @@ def check_value(name: str, value: Any, spec: FieldSpec) -> tuple[Any, Problem | 
     if kind == "bool":
         if isinstance(value, bool):
             return value, None
-        return None, _problem(name, value, spec, "is not a boolean")
+        return None, _problem(name, value, spec, "is not a boolean" + bool_hint(value))
     if kind == "enum":
         assert spec.values is not None
         if isinstance(value, bool) or not isinstance(value, str | int):
@@ -559,7 +559,9 @@ def check_value(name: str, value: Any, spec: FieldSpec) -> tuple[Any, Problem | 
         text = str(value)
         if text in spec.values:
             return text, None
-        return None, _problem(name, value, spec, "is not an allowed value")
+        return None, _problem(
+            name, value, spec, "is not an allowed value" + hint(value, spec.values)
+        )
     if kind == "text":
         if isinstance(value, str):
             problem = _check_text(name, value, spec)
@@ -590,13 +592,13 @@ def check_value(name: str, value: Any, spec: FieldSpec) -> tuple[Any, Problem | 
 def unknown_key_problem(name: str, candidates: tuple[str, ...] | list[str]) -> Problem:
     """Problem for a key the contract does not know, with a suggestion when one is close."""
     leaf = name.rsplit(".", 1)[-1]
-    close = get_close_matches(leaf[:100], list(candidates), n=1, cutoff=0.6)
-    hint = f'did you mean "{close[0]}"?' if close else "see `mescc instruments` for the keys"
+    close = closest(leaf, candidates, cutoff=KEY_CUTOFF)
+    advice = f'did you mean "{close}"?' if close else "see `mescc instruments` for the keys"
     return Problem(
         field=name,
         value=None,
         allowed="a key of the patient contract",
-        message=f"{display_key(name)}: unknown key; {hint}",
+        message=f"{display_key(name)}: unknown key; {advice}",
     )
 
 

@@ -181,8 +181,8 @@ def _prognosis_summary(prognosis: Mapping[str, Any]) -> dict[str, Any]:
 
 def _deciding_criteria(question: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The criteria that decide a surgical question: the indications met when an opinion is
-    suggested; otherwise the indications, inclusions not met and exclusions met (then those
-    still undetermined), so a reader sees why not and what could change it."""
+    suggested; otherwise the indications and inclusions not met and the exclusions present
+    (then those still undetermined), so a reader sees why not and what could change it."""
     criteria = [c for c in _list(question.get("criteria")) if isinstance(c, Mapping)]
 
     def pick(c: Mapping[str, Any]) -> dict[str, Any]:
@@ -192,11 +192,13 @@ def _deciding_criteria(question: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [
             pick(c) for c in criteria if c.get("kind") == "indication" and c.get("status") == "met"
         ]
+    # every criterion's ``met`` means the patient satisfies it: for an exclusion, that the
+    # exclusion is absent; so an exclusion blocks when it is ``not_met`` (surgery.py)
     blocking = [
         pick(c)
         for c in criteria
-        if (c.get("kind") in ("indication", "inclusion") and c.get("status") == "not_met")
-        or (c.get("kind") == "exclusion" and c.get("status") == "met")
+        if c.get("kind") in ("indication", "inclusion", "exclusion")
+        and c.get("status") == "not_met"
     ]
     open_ = [
         pick(c)

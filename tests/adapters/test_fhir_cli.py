@@ -15,6 +15,7 @@ from mescc.adapters.fhir_in import bundle_resources, fhir_assessment_document, i
 from mescc.cli import app
 from mescc.document import assessment_document
 from mescc.kb.loader import KnowledgeBase
+from mescc.render.json_view import json_view
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "examples" / "fhir"
@@ -29,11 +30,15 @@ def _json(args: list[str]) -> tuple[int, Any, str]:
 
 def test_assess_fhir_bundle_equals_the_library(kb: KnowledgeBase) -> None:
     path = SAMPLES / "intermediate_breast.json"
-    code, doc, _ = _json(["assess", "--fhir", str(path), "--format", "json"])
+    code, doc, _ = _json(["assess", "--fhir", str(path), "--format", "json", "--detail", "full"])
     assert code == 0
     imported = import_bundle(json.loads(path.read_text()), origin=str(path))
     expected = fhir_assessment_document(imported, kb=kb)
     assert doc == expected
+    # the default (summary) view of the same document
+    code, view, _ = _json(["assess", "--fhir", str(path), "--format", "json"])
+    assert code == 0
+    assert view == json_view(expected, "summary")
     assert doc["input_provenance"]["inputs"]["ecog"]["resource"].startswith("Observation/")
 
 
@@ -107,7 +112,9 @@ def test_bad_fhir_input_exits_2_naming_the_problem(tmp_path: Path) -> None:
 
 def test_the_text_output_shows_each_input_source_and_the_resources_not_used() -> None:
     path = SAMPLES / "intermediate_breast_conflicting.json"
-    result = runner.invoke(app, ["assess", "--fhir", str(path)], env={"COLUMNS": "300"})
+    result = runner.invoke(
+        app, ["assess", "--fhir", str(path), "--detail", "full"], env={"COLUMNS": "300"}
+    )
     assert result.exit_code == 0
     assert "Inputs read from FHIR" in result.stdout
     assert "kps = 60: Observation/example-intermediate-breast-kps" in result.stdout

@@ -1,93 +1,252 @@
-"""The whole clinician flow in Debian's chromium, driven by Playwright (no JavaScript needed).
+"""The clinician's pages in Debian's chromium, driven by Playwright (JavaScript off).
 
-Logs in, fills the form for an example patient, submits, sees the suggested regimen, fetches the
-PDF and saves docs/screenshots/result.png. Chromium comes from scripts/services.sh.
+Checks what a unit test cannot: where things land on a real screen (the board summary's
+recommendation above the fold at 1366x768 and 390x844, no horizontal scrolling at 390 px),
+that every page and the PDF read the document's one decision, and that the form round-trips
+"no earlier radiotherapy" and several courses through "Edit inputs as a new assessment".
+Screenshots go to tmp_path only: tests never write tracked files (``make screenshots`` does).
 """
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import pytest
 
 from mescc import document as core
-from mescc.api import accounts, forms
-from mescc.api.database import create_db_engine, create_session_factory, migrate
+from mescc.api import audit
+from mescc.api.audit import Caller, StoredAssessment
+from mescc.api.database import create_db_engine, create_session_factory
+from mescc.summary import recommendation
 
-from .live_server import REPO, LiveServer
+from .browser import (
+    CHROMIUM,
+    DESKTOP,
+    MOBILE,
+    assess,
+    chromium,
+    course_rows,
+    fill_patient_form,
+    logged_in,
+    page_width,
+    running_server,
+)
+from .live_server import LiveServer
 from .patients import EXAMPLE_PATIENT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+# The issue's patient, and one the plan cannot rank (no instrument classifies the prognosis).
+P_MINIMAL: dict[str, Any] = {"id": "p-minimal", "primary_tumor": "lung_nsclc", "ecog": 3}
+NO_RANKING: dict[str, Any] = {"id": "p-no-ranking", "primary_tumor": "lung_nsclc"}
+COURSES = [
+    {"fractions": 5, "dose_per_fraction_gy": 4, "months_before": 8},
+    {"fractions": 1, "dose_per_fraction_gy": 8, "months_before": 20, "technique": "conventional"},
+    {"fractions": 3, "dose_per_fraction_gy": 9, "technique": "sbrt", "cord_max_dose_gy": 18},
 ]
-SCREENSHOT = REPO / "docs" / "screenshots" / "result.png"
-USERNAME, PASSWORD = "dr-browser", "browser-password"
+VIEWPORTS = {"desktop": DESKTOP, "mobile": MOBILE}
 
 
-def test_clinician_flow_in_chromium(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Caller]]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/services.sh (installs Debian chromium)")
-    from playwright.sync_api import sync_playwright
+    with running_server(tmp_path_factory.mktemp("browser")) as served:
+        yield served
 
-    database_url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
-    engine = create_db_engine(database_url)
-    migrate(engine)
-    with create_session_factory(engine)() as session:
-        accounts.create_user(session, USERNAME, PASSWORD)
-    engine.dispose()
-    expected = core.assessment_document(EXAMPLE_PATIENT)["plan"]["radiotherapy"][0]["regimen"]
 
-    server = LiveServer(database_url, tmp_path)
-    server.start()
+@pytest.fixture(scope="module")
+def browser(served: tuple[LiveServer, Caller]) -> Iterator[Browser]:
+    with chromium() as started:
+        yield started
+
+
+def _stored(server: LiveServer, caller: Caller, assessment_id: int) -> StoredAssessment:
+    engine = create_db_engine(server.database_url)
     try:
-        with sync_playwright() as playwright:
-            context = playwright.chromium.launch_persistent_context(
-                str(tmp_path / "chromium-profile"),
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=CHROMIUM_ARGS,
-                java_script_enabled=False,  # the whole flow works without JavaScript
-                viewport={"width": 1280, "height": 1500},
-            )
-            page = context.new_page()
-            page.goto(f"{server.url}/assessments/new")
-            assert "/login" in page.url
-            page.get_by_label("User name").fill(USERNAME)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Log in").click()
-            page.wait_for_url("**/assessments/new")
-
-            for key, value in forms.form_values(EXAMPLE_PATIENT).items():
-                field = page.locator(f'[name="{key}"]')
-                if field.evaluate("element => element.tagName") == "SELECT":
-                    field.select_option(value)
-                else:
-                    field.fill(value)
-            page.get_by_role("button", name="Assess").click()
-            page.wait_for_url(re.compile(r".*/assessments/\d+$"))
-
-            assert page.locator("#recommended-regimen").inner_text() == expected
-            assert "MESCC is an emergency" in page.content()
-
-            href = page.locator("#pdf-link").get_attribute("href")
-            assert href is not None
-            pdf = context.request.get(f"{server.url}{href}")
-            assert pdf.status == 200
-            assert pdf.headers["content-type"] == "application/pdf"
-            assert pdf.body().startswith(b"%PDF")
-
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
-            context.close()
+        with create_session_factory(engine)() as session:
+            record = audit.get_assessment(session, assessment_id, viewer=caller)
     finally:
-        server.stop()
-    assert SCREENSHOT.stat().st_size > 0
+        engine.dispose()
+    assert record is not None
+    return record
+
+
+def _pdf_text(body: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(body)).pages)
+
+
+def test_clinician_flow_in_chromium(
+    served: tuple[LiveServer, Caller], browser: Browser, tmp_path: Path
+) -> None:
+    server, _ = served
+    plan = core.assessment_document(EXAMPLE_PATIENT)["plan"]
+    expected = recommendation(plan)
+    assert expected["kind"] == "radiotherapy"
+    context = logged_in(browser, server.url, DESKTOP)
+    page = context.new_page()
+    page.goto("/assessments/new")
+    fill_patient_form(page, EXAMPLE_PATIENT)
+    # Enter in a text field presses the form's default button: Assess, not "Add another course".
+    page.locator('[name="age_years"]').press("Enter")
+    page.wait_for_url(re.compile(r".*/assessments/\d+$"))
+    assert expected["label"] in page.get_by_test_id("recommendation").inner_text()
+    assert "MESCC is an emergency" in page.content()
+
+    href = page.locator("#pdf-link").get_attribute("href")
+    assert href is not None
+    pdf = context.request.get(f"{server.url}{href}")
+    assert pdf.status == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF")
+    page.screenshot(path=str(tmp_path / "result.png"))
+    assert (tmp_path / "result.png").stat().st_size > 0
+    context.close()
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="result-page redesign (branch webresult): board summary first, above the fold, "
+    "no horizontal overflow at 390 px",
+)
+@pytest.mark.parametrize("patient", [EXAMPLE_PATIENT, NO_RANKING], ids=["ranked", "no-ranking"])
+@pytest.mark.parametrize("viewport", list(VIEWPORTS), ids=list(VIEWPORTS))
+def test_the_recommendation_is_above_the_fold(
+    served: tuple[LiveServer, Caller], browser: Browser, viewport: str, patient: dict[str, Any]
+) -> None:
+    server, _ = served
+    size = VIEWPORTS[viewport]
+    context = logged_in(browser, server.url, size)
+    page = context.new_page()
+    assess(page, patient)
+    box = page.get_by_test_id("recommendation").first.bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= size["height"], (viewport, box)
+    assert page_width(page) <= size["width"], (viewport, page_width(page))
+    context.close()
+
+
+def test_no_page_scrolls_sideways_at_390_px(
+    served: tuple[LiveServer, Caller], browser: Browser
+) -> None:
+    server, _ = served
+    context = logged_in(browser, server.url, DESKTOP)
+    assessment_id = assess(context.new_page(), EXAMPLE_PATIENT)
+    context.close()
+    context = logged_in(browser, server.url, MOBILE)
+    page = context.new_page()
+    widths = {}
+    for path in (
+        "/assessments/new",
+        f"/assessments/new?from={assessment_id}",
+        f"/assessments/{assessment_id}/summary",
+        "/assessments/424242",
+        "/no-such-page",
+    ):
+        page.goto(path)
+        widths[path] = page_width(page)
+    assert all(width <= MOBILE["width"] for width in widths.values()), widths
+    # Every inline help opens without JavaScript and stays within the screen.
+    page.goto("/assessments/new")
+    for summary in page.locator("details.help > summary").all():
+        summary.click()
+    assert page.locator("details.help[open]").count() == page.locator("details.help").count() > 0
+    assert page_width(page) <= MOBILE["width"]
+    context.close()
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="the history table fits 390 px with the style.css of the result-page redesign "
+    "(branch webresult)",
+)
+def test_the_history_page_does_not_scroll_sideways_at_390_px(
+    served: tuple[LiveServer, Caller], browser: Browser
+) -> None:
+    server, _ = served
+    context = logged_in(browser, server.url, MOBILE)
+    page = context.new_page()
+    assess(page, EXAMPLE_PATIENT)
+    page.goto("/assessments")
+    assert page.locator("table tbody tr").count() > 0
+    assert page_width(page) <= MOBILE["width"], page_width(page)
+    context.close()
+
+
+@pytest.mark.parametrize("patient", [P_MINIMAL, NO_RANKING], ids=["p-minimal", "no-ranking"])
+def test_every_page_and_the_pdf_read_the_documents_one_decision(
+    served: tuple[LiveServer, Caller], browser: Browser, patient: dict[str, Any]
+) -> None:
+    server, caller = served
+    context = logged_in(browser, server.url, DESKTOP)
+    page = context.new_page()
+    assessment_id = assess(page, patient)
+    plan = _stored(server, caller, assessment_id).document["plan"]
+    decision = recommendation(plan)
+    regimens = [option["regimen"] for option in plan["radiotherapy"]]
+    assert regimens, "the options are listed, ranked or not"
+
+    shown = page.get_by_test_id("recommendation").inner_text()
+    result_text = page.inner_text("main")
+    page.goto("/assessments")
+    row = page.locator(f'tr:has(a[href="/assessments/{assessment_id}"])').inner_text()
+    offered = [o for o in page.locator("select#regimen option").all_inner_texts() if o != "Any"]
+    listed_under = []  # the filter choices that list this assessment
+    for regimen in offered:
+        page.goto(f"/assessments?{urlencode({'regimen': regimen})}")
+        if page.locator(f'a[href="/assessments/{assessment_id}"]').count():
+            listed_under.append(regimen)
+    page.goto(f"/assessments/{assessment_id}/summary")
+    summary = page.inner_text("main")
+    pdf = context.request.get(f"{server.url}/assessments/{assessment_id}/report.pdf")
+    assert pdf.status == 200
+    pdf_text = _pdf_text(pdf.body())
+    context.close()
+
+    if decision["kind"] == "radiotherapy":
+        label = decision["label"]
+        assert label in shown and label in row and listed_under == [label]
+        assert label in summary and label in pdf_text
+        return
+    assert decision["kind"] == "none" and plan.get("ranking_claim") is False
+    assert not any(regimen in shown for regimen in regimens), shown
+    assert re.search(r"no option is suggested|no ranking", shown, re.I), shown
+    assert "Suggested option" not in result_text
+    assert not any(regimen in row for regimen in regimens), row
+    assert listed_under == [], listed_under
+    assert "considering first" not in summary
+    assert not any(regimen in summary for regimen in regimens), summary
+    assert "Suggested option" not in pdf_text
+    assert re.search(r"no option is suggested|no ranking", pdf_text, re.I)
+
+
+def test_the_form_round_trips_no_prior_radiotherapy_and_several_courses(
+    served: tuple[LiveServer, Caller], browser: Browser
+) -> None:
+    server, caller = served
+    context = logged_in(browser, server.url, DESKTOP)
+    page = context.new_page()
+    for prior in ([], COURSES):
+        patient = {**EXAMPLE_PATIENT, "prior_radiotherapy": prior}
+        first = assess(page, patient)
+        assert _stored(server, caller, first).inputs["prior_radiotherapy"] == prior
+        # "Edit inputs as a new assessment", then Assess unchanged: the same inputs again.
+        page.locator(f'a[href="/assessments/new?from={first}"]').click()
+        page.wait_for_url(f"**/assessments/new?from={first}")
+        choice = "none" if not prior else "given"
+        assert page.locator(f'input[name="prior_radiotherapy"][value="{choice}"]').is_checked()
+        assert course_rows(page) >= len(prior)
+        page.get_by_role("button", name="Assess").click()
+        page.wait_for_url(re.compile(r".*/assessments/\d+$"))
+        second = int(page.url.rsplit("/", 1)[1])
+        assert second != first
+        assert _stored(server, caller, second).inputs == _stored(server, caller, first).inputs
+    context.close()

@@ -134,7 +134,8 @@ def test_an_empty_course_list_is_a_known_negative_and_a_missing_one_unknown(
         ("hepatic_metastases: on\n",
          'hepatic_metastases: "on" is not a boolean; allowed: true or false'),
         ("sphincter_dysfunction: True\n",
-         'sphincter_dysfunction: "True" is not a boolean; allowed: true or false'),
+         'sphincter_dysfunction: "True" is not a boolean (did you mean true?); allowed: true or '
+         'false'),
         ("sphincter_dysfunction: 1\n",
          "sphincter_dysfunction: 1 is not a boolean; allowed: true or false"),
         ("age_years: 0x40\n", 'age_years: "0x40" is not an integer; allowed: integer 18-120'),

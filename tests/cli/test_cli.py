@@ -98,12 +98,19 @@ def test_assess_json_lists_every_instrument(
 def test_assess_json_equals_the_library(
     runner: CliRunner, tmp_path: Path, kb: KnowledgeBase
 ) -> None:
-    result = runner.invoke(app, ["assess", str(write_json(tmp_path, PATIENT)), "--format", "json"])
+    path = str(write_json(tmp_path, PATIENT))
+    full = runner.invoke(app, ["assess", path, "--format", "json", "--detail", "full"])
+    assert full.exit_code == 0, full.stderr
+    result = runner.invoke(app, ["assess", path, "--format", "json"])
     assert result.exit_code == 0, result.stderr
     got = instruments_of(json.loads(result.stdout))
+    got_full = instruments_of(json.loads(full.stdout))
     want = assess_instruments(PATIENT, kb).instruments
     for iid, r in want.items():
-        assert got[iid] == json.loads(json.dumps(r.as_dict())), iid
+        expected = json.loads(json.dumps(r.as_dict()))
+        # --detail full: the library's result exactly; the default view: its contract keys
+        assert got_full[iid] == expected, iid
+        assert got[iid] == {k: expected[k] for k in CONTRACT_FIELDS}, iid
     sins = got["sins_2010"]
     assert (sins["status"], sins["points"], sins["group"]) == ("computed", 11, "7-12")
     assert sins["estimate"] is None
@@ -127,9 +134,13 @@ def test_assess_reads_standard_input(runner: CliRunner) -> None:
 def test_assess_text_is_the_default(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["assess", str(write_json(tmp_path, PATIENT))])
     assert result.exit_code == 0, result.stderr
-    assert "Spinal Instability Neoplastic Score" in result.stdout
+    assert "MESCC board summary: patient cli-1" in result.stdout
+    assert "Spinal Instability Neoplastic Score" not in result.stdout, "the summary by default"
     with pytest.raises(json.JSONDecodeError):
         json.loads(result.stdout)
+    full = runner.invoke(app, ["assess", str(write_json(tmp_path, PATIENT)), "--detail", "full"])
+    assert full.exit_code == 0, full.stderr
+    assert "Spinal Instability Neoplastic Score" in full.stdout
 
 
 def test_invalid_file_exits_2_naming_every_bad_field(runner: CliRunner, tmp_path: Path) -> None:

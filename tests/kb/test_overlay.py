@@ -543,7 +543,8 @@ def test_cli_kb_check_refuses_with_exit_2(
     path = write(tmp_path, data)
     result = CliRunner().invoke(app, ["kb", "check", str(path)])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"rejected: {path} ")
+    assert result.stderr.startswith(f"{path}:")
+    assert result.stderr.splitlines()[-1].startswith(f"{path}: rejected (")
     assert message in result.stderr
     assert "Traceback" not in result.output + result.stderr
     assert result.stdout == ""

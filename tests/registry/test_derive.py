@@ -156,6 +156,13 @@ def test_text_output_says_site_derived(derived: Any, tmp_path: Path) -> None:
         app, ["--kb-overlay", str(derived.table.parent), "assess", str(patient)]
     )
     assert result.exit_code == 0, result.stderr
+    summary = " ".join(result.stdout.split())
+    assert "SITE-DERIVED tables in use (rades_survival_2008, rades_survival_2010)" in summary
+    result = CliRunner().invoke(
+        app,
+        ["--kb-overlay", str(derived.table.parent), "assess", str(patient), "--detail", "full"],
+    )
+    assert result.exit_code == 0, result.stderr
     flat = " ".join(result.stdout.split())
     assert "SITE-DERIVED tables in use (rades_survival_2008, rades_survival_2010)" in flat
     assert "SITE-DERIVED points (this site's registry, not the published table)" in flat

@@ -91,12 +91,24 @@ def _raise_open_file_limit(wanted: int) -> int:
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: 8000]")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to bind  [default: MESCC_HOST, else 127.0.0.1]", show_default=False
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port  [default: MESCC_PORT, else 8000]", show_default=False),
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
     database_url: Annotated[
         str | None,
-        typer.Option(help="SQLAlchemy URL (default: MESCC_DATABASE_URL or the SQLite file)"),
+        typer.Option(
+            help="SQLAlchemy URL  [default: MESCC_DATABASE_URL, else the SQLite file "
+            "mescc.sqlite3 in MESCC_DATA_DIR (default mescc-data)]",
+            show_default=False,
+        ),
     ] = None,
     access_log: Annotated[
         bool, typer.Option(help="Log each request line (path without query string; no bodies)")
@@ -106,7 +118,8 @@ def serve(
         typer.Option(
             min=1,
             help="Answer 503 at once beyond this many requests in progress, instead of "
-            "queueing work whose client may have given up",
+            "queueing work whose client may have given up  [default: no limit]",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
@@ -409,7 +422,7 @@ def register(app: typer.Typer) -> None:
         ),
     ]
     for name, help_text, commands in groups:
-        group = typer.Typer(help=help_text, no_args_is_help=True)
+        group = typer.Typer(help=help_text, no_args_is_help=True, rich_markup_mode=None)
         for command_name, function in commands:
             group.command(command_name)(function)
         app.add_typer(group, name=name)

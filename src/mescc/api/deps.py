@@ -142,6 +142,7 @@ def require_web_user(request: Request, db: DbDep) -> Caller:
         request.session.pop(_SESSION_ID, None)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
+    request.state.web_user = caller  # an error page of this request shows the user's navigation
     return caller
 
 

@@ -157,6 +157,16 @@ _UNREADABLE_BODY = problem(
 )
 
 
+def _page_user(request: Request) -> dict[str, Any]:
+    """The signed-in user of a page request that failed after login (for the navigation)."""
+    user = getattr(request.state, "web_user", None)
+    if user is None:
+        return {}
+    from mescc.api.deps import csrf_token
+
+    return {"user": user, "csrf": csrf_token(request)}
+
+
 def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     """Register the handlers that give every error its documented shape."""
 
@@ -193,7 +203,7 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"status_code": status_code, "title": title, "problems": []},
+            {"status_code": status_code, "title": title, "problems": [], **_page_user(request)},
             status_code=status_code,
             headers=headers,
         )

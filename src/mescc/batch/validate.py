@@ -18,6 +18,8 @@ Clinical traps guarded:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from mescc.batch.columns import (
@@ -30,6 +32,7 @@ from mescc.batch.columns import (
 )
 from mescc.consistency import contradiction_flag, contradictions
 from mescc.fields import COURSE_FIELDS, FieldSpec, check_value
+from mescc.suggest import bool_hint, hint
 from mescc.text_safety import neutralise
 
 if TYPE_CHECKING:
@@ -230,7 +233,7 @@ def _number_rules(
     return value, code, shown
 
 
-def _message(spec: FieldSpec, code: pl.Expr, shown: pl.Expr) -> pl.Expr:
+def _message(spec: FieldSpec, dtype: Any, code: pl.Expr, shown: pl.Expr) -> pl.Expr:
     """The sentence of a flagged value (null when the code is ``OK``)."""
     import polars as pl
 
@@ -244,18 +247,46 @@ def _message(spec: FieldSpec, code: pl.Expr, shown: pl.Expr) -> pl.Expr:
             .cast(pl.String)
             .map_elements(lambda v: _text_message(spec, v), return_dtype=pl.String)
         )
+    hints = _hints(spec, dtype)
     for c, what in WHAT.items():
-        expr = expr.when(code == c).then(
-            pl.concat_str(
-                [
-                    pl.lit(f"{spec.key}: "),
-                    shown,
-                    pl.lit(f" {what.format(noun=noun)}; allowed: {spec.allowed}"),
-                ]
-            )
-        )
+        parts = [pl.lit(f"{spec.key}: "), shown, pl.lit(f" {what.format(noun=noun)}")]
+        if c in hints:
+            parts.append(hints[c])
+        parts.append(pl.lit(f"; allowed: {spec.allowed}"))
+        expr = expr.when(code == c).then(pl.concat_str(parts))
     result: pl.Expr = expr.otherwise(None)
     return result
+
+
+def _hints(spec: FieldSpec, dtype: Any) -> dict[int, pl.Expr]:
+    """The did-you-mean hint of a mistyped value (``mescc.suggest``, as ``mescc assess``
+    writes it), per code; "" where there is none. Only flagged rows reach this; only text
+    cells can hold a typo (a number or a native boolean gets no hint, as in assess)."""
+    import polars as pl
+
+    values = spec.values
+    if not _is_text(dtype):
+        return {}
+    suggest: Callable[[str], str]
+    if spec.kind == "enum" and values is not None:
+        code, suggest = NOT_ALLOWED, partial(_enum_hint, values=values)
+    elif spec.kind == "bool":
+        code, suggest = NOT_BOOLEAN, _bool_hint
+    else:
+        return {}
+    column = pl.col(spec.key)
+    text = column.cast(pl.String).map_elements(suggest, return_dtype=pl.String)
+    return {code: text.fill_null("")}
+
+
+@lru_cache(maxsize=4096)
+def _enum_hint(value: str, values: tuple[str, ...]) -> str:
+    return hint(value, values)
+
+
+@lru_cache(maxsize=4096)
+def _bool_hint(value: str) -> str:
+    return bool_hint(value)
 
 
 def _text_message(spec: FieldSpec, value: str) -> str:
@@ -390,8 +421,8 @@ def validate_frame(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     sub_raw = raw[rows]
     value_msgs = sub_raw.with_columns(
         [
-            _message(s, c, shown).alias(f"__m{i}")
-            for i, ((s, _), (_, c, shown)) in enumerate(zip(specs, rules, strict=True))
+            _message(s, dt, c, shown).alias(f"__m{i}")
+            for i, ((s, dt), (_, c, shown)) in enumerate(zip(specs, rules, strict=True))
         ]
     ).select([f"__m{i}" for i in range(len(specs))])
     cross_msgs = (

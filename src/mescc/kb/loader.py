@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -121,6 +122,22 @@ def _path_text(path: Sequence[Any]) -> str:
     return out
 
 
+def _path_parts(text: str) -> tuple[Any, ...]:
+    """The inverse of ``_path_text``: ``items[0].categories`` -> ``("items", 0, "categories")``."""
+    parts: list[Any] = []
+    for piece in re.findall(r"[^.\[\]]+|\[\d+\]", text):
+        parts.append(int(piece[1:-1]) if piece.startswith("[") else piece)
+    return tuple(parts)
+
+
+def with_line(error: DefinitionError, text: str) -> DefinitionError:
+    """``error`` with the line of its path in ``text`` when it names none."""
+    if error.line is not None or not error.path:
+        return error
+    line = _line_of(_LazyLines(text), _path_parts(error.path))
+    return type(error)(error.file, error.path, error.detail, line)
+
+
 def _line_of(lines: Mapping[tuple[Any, ...], int], path: Sequence[Any]) -> int | None:
     p = tuple(path)
     while p:
@@ -164,15 +181,34 @@ def parse_instrument(text: str, file: str) -> Instrument:
 # --------------------------------------------------------------------------- domain proofs
 
 
-def _fail(file: str, lines: Mapping[tuple[Any, ...], int], path: Sequence[Any], msg: str) -> None:
-    raise DefinitionError(file, _path_text(path), msg, _line_of(lines, path))
+#: Receives each problem a check finds (``mescc kb check`` lists them all); without one, the
+#: first problem is raised.
+Report = Callable[[DefinitionError], None]
 
 
-def _check_inputs(inst: Instrument, file: str, lines: Mapping[tuple[Any, ...], int]) -> None:
+def _fail(
+    file: str,
+    lines: Mapping[tuple[Any, ...], int],
+    path: Sequence[Any],
+    msg: str,
+    report: Report | None = None,
+) -> None:
+    error = DefinitionError(file, _path_text(path), msg, _line_of(lines, path))
+    if report is None:
+        raise error
+    report(error)
+
+
+def _check_inputs(
+    inst: Instrument,
+    file: str,
+    lines: Mapping[tuple[Any, ...], int],
+    report: Report | None = None,
+) -> None:
     for i, item in enumerate(inst.items):
         for key in (*item.inputs, *(item.convert or {}).values()):
             if key not in FIELD_BY_KEY:
-                _fail(file, lines, ("items", i, "inputs"), f'"{key}" is not a patient key')
+                _fail(file, lines, ("items", i, "inputs"), f'"{key}" is not a patient key', report)
         entries = [("categories", c.when) for c in item.categories] + [
             ("undefined", u.when) for u in item.undefined
         ]
@@ -181,11 +217,14 @@ def _check_inputs(inst: Instrument, file: str, lines: Mapping[tuple[Any, ...], i
             j = counters[kind]
             counters[kind] += 1
             for key, pred in when.items():
-                _check_predicate_values(key, pred, file, lines, ("items", i, kind, j, "when", key))
+                where = ("items", i, kind, j, "when", key)
+                if key in FIELD_BY_KEY:  # an unknown key is reported with the item's inputs
+                    _check_predicate_values(key, pred, file, lines, where, report)
     for key, pred in (inst.applies_to or {}).items():
         if key not in FIELD_BY_KEY:
-            _fail(file, lines, ("applies_to", key), f'"{key}" is not a patient key')
-        _check_predicate_values(key, pred, file, lines, ("applies_to", key))
+            _fail(file, lines, ("applies_to", key), f'"{key}" is not a patient key', report)
+            continue
+        _check_predicate_values(key, pred, file, lines, ("applies_to", key), report)
 
 
 def _check_predicate_values(
@@ -194,17 +233,19 @@ def _check_predicate_values(
     file: str,
     lines: Mapping[tuple[Any, ...], int],
     path: Sequence[Any],
+    report: Report | None = None,
 ) -> None:
     spec = FIELD_BY_KEY[key]
     for values in (pred.in_, pred.not_in):
         for v in values or ():
             _, problem = _check_domain_value(key, v)
             if problem:
-                _fail(file, lines, path, f"{v!r} is not an allowed value of {key}; {problem}")
+                message = f"{v!r} is not an allowed value of {key}; {problem}"
+                _fail(file, lines, path, message, report)
     if spec.kind in ("enum", "bool", "text") and any(
         x is not None for x in (pred.lt, pred.le, pred.gt, pred.ge)
     ):
-        _fail(file, lines, path, f"{key} is not numeric; use in/not_in")
+        _fail(file, lines, path, f"{key} is not numeric; use in/not_in", report)
 
 
 def _check_domain_value(key: str, value: Any) -> tuple[Any, str | None]:
@@ -286,8 +327,13 @@ def achievable_totals(inst: Instrument) -> set[int]:
     return totals
 
 
-def check_instrument(inst: Instrument, file: str, text: str | None = None) -> None:
-    """Prove coverage and range facts of one instrument; raise ``DefinitionError`` if false."""
+def check_instrument(
+    inst: Instrument, file: str, text: str | None = None, report: Report | None = None
+) -> None:
+    """Prove coverage and range facts of one instrument; raise ``DefinitionError`` if false.
+
+    With ``report``, every false fact is reported and none raised.
+    """
     lines: Mapping[tuple[Any, ...], int] = _LazyLines(text) if text else {}
     if inst.is_skeleton:
         return
@@ -295,7 +341,7 @@ def check_instrument(inst: Instrument, file: str, text: str | None = None) -> No
         try:
             item_outcomes(item)
         except ValueError as exc:
-            _fail(file, lines, ("items", i, "categories"), str(exc))
+            _fail(file, lines, ("items", i, "categories"), str(exc), report)
     if inst.kind == "classification":
         labels = {g.label for g in inst.groups}
         for j, cat in enumerate(inst.items[0].categories):
@@ -305,25 +351,30 @@ def check_instrument(inst: Instrument, file: str, text: str | None = None) -> No
                     lines,
                     ("items", 0, "categories", j, "group"),
                     f'group "{cat.group}" is not a group label',
+                    report,
                 )
         return
     reach = achievable_totals(inst)
     lo, hi = min(reach), max(reach)
     if inst.total_range is None:
-        _fail(file, lines, ("total_range",), "a scored instrument needs total_range")
+        _fail(file, lines, ("total_range",), "a scored instrument needs total_range", report)
         return
-    if (lo, hi) != tuple(inst.total_range):
-        which = "minimum" if lo != inst.total_range[0] else "maximum"
-        got, pub = (lo, inst.total_range[0]) if which == "minimum" else (hi, inst.total_range[1])
-        _fail(file, lines, ("total_range",), f"{which} total {got}, published {pub}")
+    for which, got, pub in (
+        ("minimum", lo, inst.total_range[0]),
+        ("maximum", hi, inst.total_range[1]),
+    ):
+        if got != pub:
+            _fail(file, lines, ("total_range",), f"{which} total {got}, published {pub}", report)
     for j, g in enumerate(inst.groups):
         assert g.range is not None
         if not any(g.range[0] <= t <= g.range[1] for t in reach):
-            _fail(file, lines, ("groups", j), f"group {g.label} contains no achievable total")
+            message = f"group {g.label} contains no achievable total"
+            _fail(file, lines, ("groups", j), message, report)
     in_groups = {t for g in inst.groups if g.range for t in range(g.range[0], g.range[1] + 1)}
     stray = sorted(reach - in_groups)
     if stray:
-        _fail(file, lines, ("groups",), f"achievable totals {stray} are in no published group")
+        message = f"achievable totals {stray} are in no published group"
+        _fail(file, lines, ("groups",), message, report)
     if inst.achievable_totals is not None and set(inst.achievable_totals) != reach:
         _fail(
             file,
@@ -331,7 +382,48 @@ def check_instrument(inst: Instrument, file: str, text: str | None = None) -> No
             ("achievable_totals",),
             f"achievable totals {sorted(reach)} differ from the published list "
             f"{sorted(inst.achievable_totals)}",
+            report,
         )
+
+
+def parse_instrument_problems(
+    text: str, file: str
+) -> tuple[Instrument | None, list[DefinitionError]]:
+    """Parse one definition file's text, collecting every problem (``mescc kb check``).
+
+    The instrument is None when the file is not a valid definition at all (malformed YAML,
+    not a mapping, or schema errors: each of those is listed, with its line).
+    """
+    problems: list[DefinitionError] = []
+    try:
+        data = yaml.load(text, Loader=FAST_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return None, [DefinitionError(file, "", f"not valid YAML: {exc}", line)]
+    lines = _LazyLines(text)
+    if not isinstance(data, dict):
+        return None, [DefinitionError(file, "", "a definition file must be a mapping", 1)]
+    try:
+        inst = Instrument.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+            loc = ["in" if p == "in_" else p for p in loc]
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(DefinitionError(file, _path_text(loc), msg, _line_of(lines, loc)))
+        return None, problems
+    stem = Path(file).stem
+    if inst.id != stem:
+        problems.append(
+            DefinitionError(file, "id", f'id "{inst.id}" must equal the file stem "{stem}"', 1)
+        )
+    _check_inputs(inst, file, lines, problems.append)
+    try:
+        inst.check_tiling()
+    except ValueError as exc:
+        _fail(file, lines, ("groups",), str(exc), problems.append)
+    return inst, problems
 
 
 # --------------------------------------------------------------------------- the whole KB

@@ -41,10 +41,18 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 from mescc.errors import DefinitionError, OverlayError
-from mescc.kb.loader import achievable_totals, check_instrument, parse_instrument
+from mescc.kb.loader import (
+    Report,
+    achievable_totals,
+    check_instrument,
+    parse_instrument,
+    parse_instrument_problems,
+    with_line,
+)
 from mescc.kb.schema import Group, Instrument
 
 #: Environment variable that lets site-derived tables decide the plan (``true`` / ``false``).
@@ -105,64 +113,166 @@ def check_overlay(text: str, file: str, shipped: Mapping[str, Instrument]) -> In
     Raises
     ------
     OverlayError
-        With the first constraint that fails, e.g. ``maximum total 47, published 45``.
+        With the first constraint that fails, e.g. ``maximum total 47, published 45``
+        (:func:`overlay_problems` lists every one).
     """
     site = parse_instrument(text, file) if _stem_matches(text, file) else _parse_any(text, file)
     base = shipped.get(site.id)
     if site.derived is not None:
-        return check_derived(site, base, file, text)
+        derived = check_derived(site, base, file, text)
+        assert derived is not None  # every failure raised
+        return derived
+    checked = _check_site_table(site, base, file, text, _raise)
+    assert checked is not None  # every failure raised
+    return checked
+
+
+def overlay_problems(
+    text: str, file: str, shipped: Mapping[str, Instrument]
+) -> tuple[Instrument | None, list[DefinitionError]]:
+    """Every problem of a site table at once (``mescc kb check``): ``(table, problems)``.
+
+    The table is the checked instrument when there is no problem. Each problem carries its
+    file, line and path. A file that is not a definition at all (malformed YAML, schema
+    errors) lists those problems only: the constraints need a parsed table.
+    """
+    problems: list[DefinitionError] = []
+    named = _named_as_id(text, file)
+    site, found = parse_instrument_problems(text, named)
+    problems += [_refiled(p, file) for p in found]
+    if site is None:
+        return None, problems
+    base = shipped.get(site.id)
+    if site.derived is not None:
+        checked = check_derived(site, base, file, text, report=problems.append)
+    else:
+        checked = _check_site_table(site, base, file, text, problems.append)
+    problems = _distinct([with_line(p, text) for p in problems])
+    return (checked if not problems else None), problems
+
+
+_CONSTRAINT = re.compile(r"^A\d(/A\d)*: ")
+
+
+def _distinct(problems: list[DefinitionError]) -> list[DefinitionError]:
+    """Each fact once: the shared proofs restate A4 ("maximum total 47, published 45")."""
+    seen: set[str] = set()
+    out: list[DefinitionError] = []
+    for problem in problems:
+        fact = _CONSTRAINT.sub("", problem.detail)
+        if fact not in seen:
+            seen.add(fact)
+            out.append(problem)
+    return out
+
+
+def _raise(error: DefinitionError) -> None:
+    raise error
+
+
+def _named_as_id(text: str, file: str) -> str:
+    """``file`` renamed after the table's id (a site file may be named otherwise)."""
+    from pathlib import Path
+
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return file
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return file
+    return str(Path(file).with_name(f"{data['id']}.yaml"))
+
+
+def _refiled(problem: DefinitionError, file: str) -> OverlayError:
+    return OverlayError(file, problem.path, problem.detail, problem.line)
+
+
+def _as_constraint(report: Report, file: str) -> Report:
+    """``report`` for the shared proofs, whose problems are constraints A3/A5 here."""
+
+    def wrapped(error: DefinitionError) -> None:
+        if isinstance(error, OverlayError):
+            report(error)
+        else:
+            report(OverlayError(file, error.path, f"A3/A5: {error.detail}", error.line))
+
+    return wrapped
+
+
+def _check_site_table(
+    site: Instrument, base: Instrument | None, file: str, text: str, report: Report
+) -> Instrument | None:
+    """The constraints A1-A7 on a site-supplied table, each failure reported; the merged
+    instrument, or None when the table has no complete points to check further."""
     if site.site is None:
-        raise OverlayError(
-            file,
-            "site",
-            "A1: a site table needs a site block "
-            "(verified_by, verified_on, source with table and page)",
+        report(
+            OverlayError(
+                file,
+                "site",
+                "A1: a site table needs a site block "
+                "(verified_by, verified_on, source with table and page)",
+            )
         )
     if base is None:
         # A new instrument: it must prove itself like a packaged one.
-        check_instrument(site, file, text)
+        check_instrument(site, file, text, report=None if report is _raise else report)
         return site
-    if not base.is_skeleton and not site.site.redefines_verified:
-        raise OverlayError(
-            file,
-            "id",
-            f"{site.id} ships with verified points; a site table may redefine it only with "
-            "site.redefines_verified: true",
+    if not base.is_skeleton and not (site.site is not None and site.site.redefines_verified):
+        report(
+            OverlayError(
+                file,
+                "id",
+                f"{site.id} ships with verified points; a site table may redefine it only with "
+                "site.redefines_verified: true",
+            )
         )
     base_factors = [i.factor for i in base.items]
     site_factors = [i.factor for i in site.items]
     if base.items and sorted(base_factors) != sorted(site_factors):
         missing = sorted(set(base_factors) - set(site_factors))
         extra = sorted(set(site_factors) - set(base_factors))
-        raise OverlayError(
-            file,
-            "items",
-            f"A2: factors must be exactly {base_factors}; missing {missing}, "
-            f"not in the published instrument {extra}",
+        report(
+            OverlayError(
+                file,
+                "items",
+                f"A2: factors must be exactly {base_factors}; missing {missing}, "
+                f"not in the published instrument {extra}",
+            )
         )
     if site.is_skeleton:
-        raise OverlayError(file, "items", "A3: every category needs integer points")
+        report(OverlayError(file, "items", "A3: every category needs integer points"))
+        return None
     if base.total_range is not None:
         reach = achievable_totals(site)
         lo, hi = min(reach), max(reach)
         if lo != base.total_range[0]:
-            raise OverlayError(
-                file, "items", f"A4: minimum total {lo}, published {base.total_range[0]}"
+            report(
+                OverlayError(
+                    file, "items", f"A4: minimum total {lo}, published {base.total_range[0]}"
+                )
             )
         if hi != base.total_range[1]:
-            raise OverlayError(
-                file, "items", f"A4: maximum total {hi}, published {base.total_range[1]}"
+            report(
+                OverlayError(
+                    file, "items", f"A4: maximum total {hi}, published {base.total_range[1]}"
+                )
             )
     if base.groups and _groups_key(site) != _groups_key(base):
-        raise OverlayError(
-            file,
-            "groups",
-            "groups and their outcomes must equal the published ones of "
-            f"{base.id} (labels {[g.label for g in base.groups]})",
+        report(
+            OverlayError(
+                file,
+                "groups",
+                "groups and their outcomes must equal the published ones of "
+                f"{base.id} (labels {[g.label for g in base.groups]})",
+            )
         )
     if base.direction and site.direction != base.direction:
-        raise OverlayError(
-            file, "direction", f"A7: direction {site.direction}, published {base.direction}"
+        report(
+            OverlayError(
+                file, "direction", f"A7: direction {site.direction}, published {base.direction}"
+            )
         )
     merged = site.model_copy(
         update={
@@ -173,13 +283,8 @@ def check_overlay(text: str, file: str, shipped: Mapping[str, Instrument]) -> In
             "verification": "site-supplied",
         }
     )
-    try:
-        check_instrument(merged, file, text)
-    except OverlayError:
-        raise
-    except DefinitionError as exc:  # from the shared proofs
-        raise OverlayError(file, exc.path, f"A3/A5: {exc.detail}", exc.line) from None
-    _check_rates(merged, file)
+    check_instrument(merged, file, text, report=_as_constraint(report, file))
+    _check_rates(merged, file, report)
     return merged
 
 
@@ -221,7 +326,7 @@ def _groups_key(inst: Instrument) -> list[tuple[object, ...]]:
     ]
 
 
-def _check_rates(inst: Instrument, file: str) -> None:
+def _check_rates(inst: Instrument, file: str, report: Report = _raise) -> None:
     """A6: where rates are given, points equal rate/10 under one rounding rule for all rows."""
     rows = [(c.rate, c.points) for i in inst.items for c in i.categories if c.rate is not None]
     if not rows:
@@ -230,11 +335,13 @@ def _check_rates(inst: Instrument, file: str) -> None:
     fitting = [name for name, f in rules.items() if all(f(rate) == pts for rate, pts in rows)]
     declared = inst.site.rounding if inst.site else None
     if not fitting or (declared is not None and declared not in fitting):
-        raise OverlayError(
-            file,
-            "items",
-            "A6: points are not rate/10 under one rounding rule "
-            f"(rules that fit every row: {fitting or 'none'})",
+        report(
+            OverlayError(
+                file,
+                "items",
+                "A6: points are not rate/10 under one rounding rule "
+                f"(rules that fit every row: {fitting or 'none'})",
+            )
         )
 
 
@@ -338,100 +445,122 @@ def range_comparison(inst: Instrument, published: tuple[int, int] | None) -> str
 
 
 def check_derived(
-    site: Instrument, base: Instrument | None, file: str, text: str | None = None
-) -> Instrument:
+    site: Instrument,
+    base: Instrument | None,
+    file: str,
+    text: str | None = None,
+    report: Report = _raise,
+) -> Instrument | None:
     """Validate a site-derived table (``mescc derive``) against its skeleton; return it.
 
-    Which of A1-A7 apply, and how, is in the module docstring.
+    Which of A1-A7 apply, and how, is in the module docstring. Each failure goes to
+    ``report`` (by default raised); None when the table cannot be checked further.
     """
     derived = site.derived
     assert derived is not None
     if base is None:
-        raise OverlayError(
-            file,
-            "id",
-            f"{site.id} is not a shipped instrument; a site-derived table completes "
-            "a shipped skeleton",
+        report(
+            OverlayError(
+                file,
+                "id",
+                f"{site.id} is not a shipped instrument; a site-derived table completes "
+                "a shipped skeleton",
+            )
         )
+        return None
     if not base.is_skeleton:
-        raise OverlayError(
-            file,
-            "id",
-            f"{site.id} ships with verified points; a site-derived table may complete only a "
-            "skeleton",
+        report(
+            OverlayError(
+                file,
+                "id",
+                f"{site.id} ships with verified points; a site-derived table may complete only "
+                "a skeleton",
+            )
         )
     base_factors = [i.factor for i in base.items]
     site_factors = [i.factor for i in site.items]
     if sorted(base_factors) != sorted(site_factors):
         missing = sorted(set(base_factors) - set(site_factors))
         extra = sorted(set(site_factors) - set(base_factors))
-        raise OverlayError(
-            file,
-            "items",
-            f"A2: factors must be exactly {base_factors}; missing {missing}, "
-            f"not in the published instrument {extra}",
+        report(
+            OverlayError(
+                file,
+                "items",
+                f"A2: factors must be exactly {base_factors}; missing {missing}, "
+                f"not in the published instrument {extra}",
+            )
         )
     if site.is_skeleton:
-        raise OverlayError(file, "items", "A3: every category needs integer points")
+        report(OverlayError(file, "items", "A3: every category needs integer points"))
+        return None
     if base.direction and site.direction != base.direction:
-        raise OverlayError(
-            file, "direction", f"A7: direction {site.direction}, published {base.direction}"
+        report(
+            OverlayError(
+                file, "direction", f"A7: direction {site.direction}, published {base.direction}"
+            )
         )
     if site.outcome != base.outcome:
-        raise OverlayError(file, "outcome", f"outcome {site.outcome}, published {base.outcome}")
+        report(OverlayError(file, "outcome", f"outcome {site.outcome}, published {base.outcome}"))
     reach = achievable_totals(site)
     lo, hi = min(reach), max(reach)
     if tuple(derived.derived_range) != (lo, hi) or site.total_range != (lo, hi):
-        raise OverlayError(
-            file,
-            "derived.derived_range",
-            f"derived_range {list(derived.derived_range)} and total_range "
-            f"{list(site.total_range or ())} must both be the achievable range [{lo}, {hi}]",
+        report(
+            OverlayError(
+                file,
+                "derived.derived_range",
+                f"derived_range {list(derived.derived_range)} and total_range "
+                f"{list(site.total_range or ())} must both be the achievable range [{lo}, {hi}]",
+            )
         )
     if derived.published_range != base.total_range:
-        raise OverlayError(
-            file,
-            "derived.published_range",
-            f"published_range {derived.published_range}, published {base.total_range}",
+        report(
+            OverlayError(
+                file,
+                "derived.published_range",
+                f"published_range {derived.published_range}, published {base.total_range}",
+            )
         )
     kept, dropped, unreachable = derived_group_ranges(base.groups, reach)
     expected = [(f"{lo_}-{hi_}", g.category) for g, lo_, hi_ in kept]
     got = [(g.label, g.category) for g in site.groups]
     if got != expected:
-        raise OverlayError(
-            file,
-            "groups",
-            "A5: groups must be the published cut-offs laid on the derived range: expected "
-            f"{[e[0] for e in expected]}, got {[g[0] for g in got]}",
+        report(
+            OverlayError(
+                file,
+                "groups",
+                "A5: groups must be the published cut-offs laid on the derived range: expected "
+                f"{[e[0] for e in expected]}, got {[g[0] for g in got]}",
+            )
         )
     if sorted(derived.dropped_groups) != sorted(dropped):
-        raise OverlayError(
-            file,
-            "derived.dropped_groups",
-            f"dropped_groups {list(derived.dropped_groups)}, by the rule {dropped}",
+        report(
+            OverlayError(
+                file,
+                "derived.dropped_groups",
+                f"dropped_groups {list(derived.dropped_groups)}, by the rule {dropped}",
+            )
         )
     merged = site.model_copy(update={"unreachable_totals": tuple(unreachable)})
-    try:
-        check_instrument(merged, file, text)
-    except OverlayError:
-        raise
-    except DefinitionError as exc:
-        raise OverlayError(file, exc.path, f"A3/A5: {exc.detail}", exc.line) from None
+    check_instrument(merged, file, text, report=_as_constraint(report, file))
     rule = rounding_rules()[derived.rounding]
     for i, item in enumerate(site.items):
         for j, cat in enumerate(item.categories):
             if cat.rate is None:
-                raise OverlayError(
-                    file,
-                    f"items[{i}].categories[{j}]",
-                    f"A6: {item.factor} / {cat.label}: a site-derived category needs its rate",
+                report(
+                    OverlayError(
+                        file,
+                        f"items[{i}].categories[{j}]",
+                        f"A6: {item.factor} / {cat.label}: a site-derived category needs its rate",
+                    )
                 )
-            if rule(cat.rate) != cat.points:
-                raise OverlayError(
-                    file,
-                    f"items[{i}].categories[{j}]",
-                    f"A6: {item.factor} / {cat.label}: points {cat.points}, but rate "
-                    f"{cat.rate:g}% / 10 rounded {derived.rounding} is {rule(cat.rate)}",
+            elif rule(cat.rate) != cat.points:
+                report(
+                    OverlayError(
+                        file,
+                        f"items[{i}].categories[{j}]",
+                        f"A6: {item.factor} / {cat.label}: points {cat.points}, but rate "
+                        f"{cat.rate:g}% / 10 rounded {derived.rounding} is {rule(cat.rate)}",
+                    )
                 )
     return merged
 

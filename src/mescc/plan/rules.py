@@ -274,9 +274,12 @@ def parse_plan_rules(text: str) -> PlanRules:
 
 @lru_cache(maxsize=1)
 def load_plan_rules() -> PlanRules:
-    """The packaged plan rules (cached per process)."""
+    """The packaged plan rules (cached per process, and on disk keyed by the file's text and
+    the parsing code: ``mescc.kb.cache``)."""
+    from mescc.kb.cache import cached
+
     text = resources.files("mescc.kb").joinpath("evidence", FILE).read_text(encoding="utf-8")
-    return parse_plan_rules(text)
+    return cached("plan-rules", [text], lambda: parse_plan_rules(text))
 
 
 def _source_ids(rules: PlanRules) -> list[tuple[str, str]]:

@@ -155,10 +155,10 @@ def _is_synthetic(path: Path, frame: pl.DataFrame) -> bool:
 def _column_exists(name: str, option: str, columns: Sequence[str]) -> Problem | None:
     if name in columns:
         return None
-    from difflib import get_close_matches
+    from mescc.suggest import KEY_CUTOFF, closest
 
-    close = get_close_matches(name, list(columns), n=1, cutoff=0.6)
-    hint = f' (did you mean "{close[0]}"?)' if close else ""
+    close = closest(name, columns, cutoff=KEY_CUTOFF)
+    hint = f' (did you mean "{close}"?)' if close else ""
     return Problem(
         option,
         name,

@@ -203,6 +203,57 @@ def value_label(key: str, value: Any) -> str:
     return str(value)
 
 
+#: Words for the plan's own enum values (issue 10), by what they describe.
+PLAN_VALUE_LABELS: Mapping[str, Mapping[str, str]] = {
+    "prognosis_class": {
+        "favourable": "favourable",
+        "intermediate": "intermediate",
+        "poor": "poor",
+        "near_end_of_life": "death within 2 months predicted",
+        "near_end_of_life_no_benefit": "death within 2 months predicted",
+        "unknown": "not estimated",
+    },
+    "course_length": {
+        "single_fraction": "single fraction",
+        "short_course": "short course",
+        "longer_course": "longer course",
+    },
+    "could_change": {
+        "recommended_regimen": "the regimen ranked first",
+        "decompression": "the decompression question",
+        "stabilisation": "the stabilisation question",
+        "surgery": "the surgical questions",
+    },
+    "reirradiation_status": {
+        "within": "within the limits",
+        "above_no_myelopathy_limit": "above the cumulative dose without reported myelopathy",
+        "outside_published_experience": "outside published experience",
+        "undetermined": "undetermined",
+    },
+    "criterion_status": {
+        "met": "met",
+        "not_met": "not met",
+        "unknown": "not known",
+        "not_recorded": "not recorded",
+    },
+    # an exclusion is satisfied (met) when it is absent
+    "exclusion_status": {
+        "met": "absent",
+        "not_met": "present",
+        "unknown": "not known",
+        "not_recorded": "not recorded",
+    },
+}
+
+
+def plan_value_label(kind: str, value: Any) -> str:
+    """A plan value (prognosis class, course length, ...) in a clinician's words; an unknown
+    value has its underscores replaced, never shown as a code."""
+    if value is None:
+        return "unknown"
+    return PLAN_VALUE_LABELS.get(kind, {}).get(str(value), str(value).replace("_", " "))
+
+
 # --- Plan and board-summary codes (issue 10: web page, PDF, patient summary) -----------------
 # Appended block (webresult): words for the codes and enum values the plan document carries, so
 # a renderer never shows "ranked_first", "longer_course" or "group_ii".

@@ -84,7 +84,12 @@ def test_form_is_grouped_labelled_and_has_a_csrf_token(web: TestClient) -> None:
     for legend in ("Patient and tumour", "Neurology", "Imaging", "Performance status",
                    "Prior radiotherapy", "Preferences"):  # fmt: skip
         assert f"<legend>{legend}" in html
-    for field in forms.all_fields():
+    shown = [f for fs in forms.PATIENT_FORM for f in fs.fields]
+    shown += [f for row in range(forms.DEFAULT_COURSE_ROWS) for f in forms.course_fields(row)]
+    for field in shown:
+        if field.widget == "radios":  # a group of choices: its legend names it
+            assert f'id="{field.html_id}"' in html and f"<legend>{field.label}</legend>" in html
+            continue
         assert f'<label for="{field.html_id}">' in html
         assert f'id="{field.html_id}"' in html
     assert "(years)" in html and "(months)" in html and "(Gy)" in html
@@ -102,10 +107,10 @@ def test_invalid_form_shows_each_problem_next_to_its_input(web: TestClient) -> N
     response = _submit(web, values)
     assert response.status_code == 422
     html = response.text
-    for key, html_id in (("age_years", "f-age-years"), ("kps", "f-kps")):
+    for label, html_id in (("Age", "f-age-years"), ("Karnofsky", "f-kps")):
         error = re.search(rf'<p class="error-message" id="{html_id}-error">(.*?)</p>', html, re.S)
-        assert error is not None, key
-        assert key in error.group(1)
+        assert error is not None, label
+        assert label in error.group(1) and "allowed" in error.group(1)
         assert f'aria-describedby="{html_id}-error"' in html
     assert 'class="error-summary"' in html
     assert 'value="5"' in html  # what was typed is kept

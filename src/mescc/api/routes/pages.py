@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mescc import document as core
-from mescc.api import assessing, audit, forms
+from mescc.api import assessing, audit, form_help, forms
 from mescc.api.audit import AssessmentFilter, Caller, StoredAssessment
 from mescc.api.deps import DbDep, KnowledgeBaseDep, WebUserDep, csrf_token, log_out
 from mescc.api.params import (
@@ -27,6 +27,8 @@ from mescc.api.params import (
 )
 from mescc.api.presentation import regimen_chart
 from mescc.errors import InputError
+from mescc.fields import MAX_PRIOR_COURSES
+from mescc.patient import clean_patient_data
 
 router = APIRouter()
 
@@ -85,8 +87,10 @@ def logout(request: Request, db: DbDep) -> RedirectResponse:
 def _form_page(
     request: Request,
     user: Caller,
+    knowledge_base: Any,
     *,
     values: dict[str, str],
+    course_rows: int,
     problems: list[dict[str, Any]] | None = None,
     allow_unverified: bool = False,
     status_code: int = 200,
@@ -97,15 +101,19 @@ def _form_page(
     for item in problems or []:
         key = forms.problem_key(str(item.get("field") or ""))
         anchor = known.get(key)
+        message = forms.shown_message(item)
         if anchor is not None and key not in errors:
-            errors[key] = str(item.get("message", ""))
-        shown.append({**item, "anchor": anchor})
+            errors[key] = message
+        shown.append({**item, "anchor": anchor, "shown": message})
     return render(
         request,
         "form.html",
         user,
         {
             "fieldsets": forms.PATIENT_FORM,
+            "course_rows": [forms.course_fields(index) for index in range(course_rows)],
+            "can_add_course": course_rows < MAX_PRIOR_COURSES,
+            "help": form_help.inline_help(knowledge_base),
             "values": values,
             "errors": errors,
             "problems": shown,
@@ -121,6 +129,7 @@ def new_assessment(
     request: Request,
     user: WebUserDep,
     db: DbDep,
+    knowledge_base: KnowledgeBaseDep,
     source: Annotated[str, Query(alias="from", description="Prefill from this assessment")] = "",
 ) -> HTMLResponse:
     values: dict[str, str] = {}
@@ -130,7 +139,14 @@ def new_assessment(
         if record is not None:
             values = forms.form_values(record.inputs)
             allow_unverified = record.allow_unverified
-    return _form_page(request, user, values=values, allow_unverified=allow_unverified)
+    return _form_page(
+        request,
+        user,
+        knowledge_base,
+        values=values,
+        course_rows=forms.rows_for(values),
+        allow_unverified=allow_unverified,
+    )
 
 
 @router.post("/assessments")
@@ -141,13 +157,31 @@ def create_assessment(
     knowledge_base: KnowledgeBaseDep,
     form: FormDep,
 ) -> Response:
-    patient = forms.patient_from_form(form)
+    reading = forms.read_form(form)
     allow_unverified = form.get("allow_unverified") == "true"
+    if form.get(forms.ACTION_FIELD) == forms.ADD_COURSE:
+        # "Add another course" (no JavaScript): the same form with one more row, nothing assessed.
+        return _form_page(
+            request,
+            user,
+            knowledge_base,
+            values=reading.values,
+            course_rows=forms.shown_rows(reading.course_rows + 1),
+            allow_unverified=allow_unverified,
+        )
     try:
+        if reading.problems:
+            # The form's own problems, and every problem the library finds besides them.
+            problems = list(reading.problems)
+            try:
+                clean_patient_data(reading.patient)
+            except InputError as error:
+                problems.extend(error.problems)
+            raise InputError(problems)
         record = assessing.assess_and_record(
             db,
             caller=user,
-            inputs=patient,
+            inputs=reading.patient,
             knowledge_base=knowledge_base,
             allow_unverified=allow_unverified,
         )
@@ -155,7 +189,9 @@ def create_assessment(
         return _form_page(
             request,
             user,
-            values={k: v for k, v in form.items() if k != "csrf_token"},
+            knowledge_base,
+            values=reading.values,
+            course_rows=reading.course_rows,
             problems=[p.as_dict() for p in error.problems],
             allow_unverified=allow_unverified,
             status_code=422,
@@ -269,7 +305,10 @@ def rerun(
             {
                 "status_code": 422,
                 "title": "The stored inputs are no longer accepted by the current version",
-                "problems": [p.as_dict() for p in error.problems],
+                "problems": [
+                    {**p.as_dict(), "shown": forms.shown_message(p.as_dict())}
+                    for p in error.problems
+                ],
             },
             status_code=422,
         )
