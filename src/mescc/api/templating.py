@@ -121,7 +121,17 @@ def _references(document: Any) -> list[tuple[str, str]]:
                 walk(item)
 
     walk(document)
-    return list(found.items())
+    first = _board_order(document)  # the sources the board summary cites come first
+    return sorted(found.items(), key=lambda item: first.get(item[0], len(first)))
+
+
+def _board_order(document: Any) -> dict[str, int]:
+    """Evidence ids in the order the board summary cites them (recommendation first)."""
+    if not isinstance(document, Mapping):
+        return {}
+    view = board(document)
+    ids = [*view.basis_evidence, *(e for line in view.lines for e in line.evidence)]
+    return {rid: n for n, rid in enumerate(dict.fromkeys(ids))}
 
 
 def _is_records(value: Any) -> bool:
