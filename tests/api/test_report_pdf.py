@@ -20,6 +20,7 @@ from mescc import document as core
 from mescc.api.audit import StoredAssessment, recommended_regimen
 from mescc.api.pdf import pdf_from_html, report_html, report_pdf
 from mescc.api.templating import create_templates
+from render_checks import leaked
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 MINIMAL = {"id": "p-minimal", "primary_tumor": "lung_nsclc", "ecog": 3}
@@ -124,3 +125,34 @@ def test_the_broken_word_check_finds_a_word_broken_by_the_old_table_style() -> N
     )
     text = "\n".join(pages_text(pdf_from_html(html)))
     assert broken_words(text, html)
+
+
+def _citations(node: Any) -> set[str]:
+    """Every citation text of a document: quoted verbatim (a title may hold "5x4 Gy")."""
+    if isinstance(node, dict):
+        out = set()
+        for key, value in node.items():
+            if key == "citation" and isinstance(value, str):
+                out.add(value)
+            elif key == "citation" and isinstance(value, list):
+                out |= {v for v in value if isinstance(v, str)}
+            else:
+                out |= _citations(value)
+        return out
+    if isinstance(node, list):
+        return set().union(*(_citations(v) for v in node)) if node else set()
+    return set()
+
+
+@pytest.mark.parametrize("path", [*EXAMPLES, None], ids=[p.stem for p in EXAMPLES] + ["minimal"])
+def test_no_code_of_the_document_reaches_either_report(path: Path | None) -> None:
+
+    rec = record(MINIMAL if path is None else patient_of(path))
+    for detail in ("summary", "full"):
+        html = report_html(TEMPLATES, rec, detail)  # type: ignore[arg-type]
+        body = re.sub(r"<style.*?</style>", " ", html.split("<body", 1)[1], flags=re.S)
+        text = " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split())
+        for citation in _citations(rec.document):
+            text = text.replace(" ".join(escape(citation, quote=False).split()), " ")
+            text = text.replace(" ".join(citation.split()), " ")
+        assert leaked(text, rec.document) == [], detail
