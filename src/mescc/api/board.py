@@ -247,6 +247,9 @@ def _surgery(question: str, q: Mapping[str, Any]) -> Line:
     # exclusions read ambiguously out of context: the first screen names indications and
     # inclusions only (the detail section lists every criterion with its status)
     preferred = [c for c in deciding if c.get("kind") in ("indication", "inclusion")]
+    open_ = ("unknown", "not_recorded")
+    if not consider and preferred and all(c.get("status") in open_ for c in preferred):
+        lead = "not suggested; what decides it is not recorded"  # the plan's answer, and why
     criteria = "; ".join(_criterion(c) for c in preferred[:2])
     text = lead[:1].upper() + lead[1:] + (f": {criteria}." if criteria else ".")
     return Line(question, heading, text, _ids(reason), attention=bool(consider))
