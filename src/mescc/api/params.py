@@ -11,7 +11,7 @@ on both backends, with the message shape of the contract.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Path, Query
 from pydantic import AfterValidator
@@ -67,3 +67,12 @@ OffsetQuery = Annotated[int, Query(ge=0, le=OFFSET_MAX, description="Items to sk
 def text_filter(description: str) -> object:
     """A text filter: at most FILTER_MAX_CHARS characters, no NUL."""
     return Query(description=description, max_length=FILTER_MAX_CHARS)
+
+
+ReportDetailQuery = Annotated[
+    Literal["summary", "full"],
+    Query(
+        description="summary: the board summary report (at most 2 pages); full: the same, "
+        "then the whole assessment as an appendix"
+    ),
+]

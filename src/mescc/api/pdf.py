@@ -17,6 +17,7 @@ import os
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
+from typing import Literal
 
 from fastapi import HTTPException
 from fastapi.templating import Jinja2Templates
@@ -28,7 +29,16 @@ from mescc.api.presentation import regimen_chart
 RENDER_NICENESS = 10
 
 
-def report_html(templates: Jinja2Templates, record: StoredAssessment) -> str:
+#: ``summary``: the board summary report (at most 2 pages); ``full``: the same, then the whole
+#: assessment as an appendix (issue 10).
+Detail = Literal["summary", "full"]
+DETAILS: tuple[Detail, ...] = ("summary", "full")
+
+
+def report_html(
+    templates: Jinja2Templates, record: StoredAssessment, detail: Detail = "summary"
+) -> str:
+    """The report's HTML: the summary report, with the full report as appendix on request."""
     plan = record.document.get("plan")
     options = plan.get("radiotherapy") if isinstance(plan, dict) else None
     template = templates.env.get_template("report.html")
@@ -37,6 +47,7 @@ def report_html(templates: Jinja2Templates, record: StoredAssessment) -> str:
         chart=regimen_chart(options),
         generated_at=datetime.now(UTC),
         compact=True,  # the printout: ids for the basis, a reference list, folds summarised
+        detail=detail,
     )
 
 
@@ -48,9 +59,12 @@ def pdf_from_html(html: str) -> bytes:
     return pdf
 
 
-def report_pdf(templates: Jinja2Templates, record: StoredAssessment) -> bytes:
-    """The PDF report (inputs, plan, basis, citations, versions, timestamps), in-process."""
-    return pdf_from_html(report_html(templates, record))
+def report_pdf(
+    templates: Jinja2Templates, record: StoredAssessment, detail: Detail = "summary"
+) -> bytes:
+    """The PDF report (board summary, options, instruments, inputs, cited sources, versions,
+    timestamps; the full report as appendix with ``detail="full"``), in-process."""
+    return pdf_from_html(report_html(templates, record, detail))
 
 
 def _lower_priority() -> None:  # pragma: no cover - runs in the renderer process
@@ -102,11 +116,13 @@ class PdfRenderer:
         with self._lock:
             self._in_progress -= 1
 
-    async def render(self, templates: Jinja2Templates, record: StoredAssessment) -> bytes:
+    async def render(
+        self, templates: Jinja2Templates, record: StoredAssessment, detail: Detail = "summary"
+    ) -> bytes:
         """The PDF of ``record``, rendered off the event loop; 503 when the queue is full."""
         self._claim()
         try:
-            html = report_html(templates, record)
+            html = report_html(templates, record, detail)
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor(), pdf_from_html, html)
         finally:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from mescc.render.labels import FIELD_LABELS, VALUE_LABELS, code_label, key_label, value_label
 
 EMERGENCY_BANNER = (
     "MESCC is an emergency. Do not delay MRI, steroids or referral for this software."
@@ -62,6 +66,86 @@ def fmt(value: Any) -> str:
         text = f"{value:.2f}".rstrip("0").rstrip(".")
         return text if text not in {"-0", ""} else "0"
     return str(value)
+
+
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+_REGIMEN_ID = re.compile(r"(\d+)x(\d+(?:\.\d+)?)")
+#: Keys whose values are internal identifiers, never shown in the generic detail views.
+HIDDEN_KEYS = ("regimen_id", "code", "id")
+
+
+_PROSE_TOKEN = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+_SCALE = re.compile(r"\b(?:kps|ecog|sins)\b")
+_ANY_VALUE = {
+    v: words for labels in VALUE_LABELS.values() for v, words in labels.items() if "_" in v
+}
+
+
+@functools.cache
+def _instrument_names() -> dict[str, str]:
+    """Instrument id -> name (the bundled knowledge base), for ids quoted in plan prose."""
+    from mescc import document as core
+
+    return {str(i["id"]): str(i["name"]) for i in core.instruments_document()}
+
+
+def prose(text: Any) -> str:
+    """A sentence written by the plan with its input keys and enum values in words
+    ("primary_tumor in unknown_primary" -> "Primary tumour in cancer of unknown primary")."""
+
+    def word(match: re.Match[str]) -> str:
+        token = match.group(0)
+        return (
+            FIELD_LABELS.get(token)
+            or _ANY_VALUE.get(token)
+            or _instrument_names().get(token, token)
+        )
+
+    return _SCALE.sub(lambda m: m.group(0).upper(), _PROSE_TOKEN.sub(word, str(text)))
+
+
+def label(key: Any) -> str:
+    """A document key as a clinician reads it ("ecog" -> "ECOG performance status")."""
+    return key_label(str(key))
+
+
+def display(value: Any, key: Any = None) -> str:
+    """A value for display in words: enum values and plan codes labelled (never
+    ``ambulatory_with_aid`` or ``longer_course``), field values with their unit, else
+    :func:`fmt`."""
+    name = str(key).rsplit(".", 1)[-1] if key is not None else None
+    if isinstance(value, str):
+        if name is not None and name in VALUE_LABELS:
+            return value_label(name, value)
+        regimen = _REGIMEN_ID.fullmatch(value)
+        if regimen is not None:
+            return f"{regimen.group(1)} x {regimen.group(2)} Gy"
+        return code_label(value, name) if _CODE.fullmatch(value) else prose(value)
+    if name in ("ecog", "kps") and isinstance(value, int | float) and not isinstance(value, bool):
+        return value_label(name, value)
+    return fmt(value)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def input_value(value: Any, key: str) -> str:
+    """An input as entered, on one line: SINS items and earlier courses as "label: value"."""
+    if isinstance(value, Mapping):
+        prefix = "sins_" if key == "sins" else ""
+        keys = [(prefix + str(k), v) for k, v in value.items()]
+        return "; ".join(
+            f"{_capital(key_label(k).removeprefix('SINS: '))}: {input_value(v, k)}" for k, v in keys
+        )
+    if isinstance(value, list | tuple):
+        if not value:
+            return "none"
+        return " | ".join(
+            (f"course {n}: " if len(value) > 1 else "") + input_value(v, key)
+            for n, v in enumerate(value, start=1)
+        )
+    return value_label(key, value) if not isinstance(value, str) or key in VALUE_LABELS else value
 
 
 def is_mapping(value: Any) -> bool:

@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from mescc import __version__
 from mescc.api import presentation
+from mescc.api.board import board, patient_options
 from mescc.summary import recommendation
 from mescc.text_safety import neutralise
 
@@ -43,6 +44,8 @@ def _split_fields(value: Any) -> dict[str, Any]:
         for key, item in value.items():
             if item is None or (isinstance(item, Mapping | list | tuple) and not item):
                 continue
+            if key in presentation.HIDDEN_KEYS:
+                continue
             if isinstance(item, Mapping | list | tuple):
                 nested[key] = item
             elif isinstance(item, str) and len(item) > _LONG_TEXT:
@@ -63,6 +66,29 @@ def _by_status(instruments: Any) -> list[tuple[str, Any]]:
         return _STATUS_ORDER.get(str(status), 3)
 
     return sorted(items, key=rank)
+
+
+def _idle_split(instruments: Any) -> dict[str, list[tuple[str, Any]]]:
+    """Instruments that produced a score and those that did not (not computable or not
+    applicable): the idle ones are listed on one line, not as rows of "unknown"."""
+    out: dict[str, list[tuple[str, Any]]] = {"computed": [], "idle": []}
+    for iid, inst in _by_status(instruments):
+        computed = isinstance(inst, Mapping) and inst.get("status") == "computed"
+        out["computed" if computed else "idle"].append((iid, inst))
+    return out
+
+
+_REF_MEMO: list[tuple[Any, dict[str, int]]] = []
+
+
+def _ref_index(document: Any) -> dict[str, int]:
+    """Reference number (1-based, order of the reference list) of each evidence id."""
+    for doc, index in _REF_MEMO:
+        if doc is document:
+            return index
+    index = {rid: n for n, (rid, _) in enumerate(_references(document), start=1)}
+    _REF_MEMO[:] = [(document, index)]
+    return index
 
 
 def _references(document: Any) -> list[tuple[str, str]]:
@@ -95,7 +121,17 @@ def _references(document: Any) -> list[tuple[str, str]]:
                 walk(item)
 
     walk(document)
-    return list(found.items())
+    first = _board_order(document)  # the sources the board summary cites come first
+    return sorted(found.items(), key=lambda item: first.get(item[0], len(first)))
+
+
+def _board_order(document: Any) -> dict[str, int]:
+    """Evidence ids in the order the board summary cites them (recommendation first)."""
+    if not isinstance(document, Mapping):
+        return {}
+    view = board(document)
+    ids = [*view.basis_evidence, *(e for line in view.lines for e in line.evidence)]
+    return {rid: n for n, rid in enumerate(dict.fromkeys(ids))}
 
 
 def _is_records(value: Any) -> bool:
@@ -120,7 +156,11 @@ def _record_columns(rows: Any) -> list[str]:
     columns: list[str] = []
     for row in rows:
         for key, item in row.items():
-            if key not in columns and key != "citation" and item not in (None, [], ""):
+            if (
+                key not in columns
+                and key not in ("citation", *presentation.HIDDEN_KEYS)
+                and item not in (None, [], "")
+            ):
                 columns.append(key)
     return columns
 
@@ -142,6 +182,12 @@ def create_templates() -> Jinja2Templates:
     env.filters.update(
         fmt=presentation.fmt,
         humanize=presentation.humanize,
+        label=presentation.label,
+        display=presentation.display,
+        input_value=presentation.input_value,
+        prose=presentation.prose,
+        idle_split=_idle_split,
+        ref_index=_ref_index,
         verification_label=presentation.verification_label,
         verification_text=presentation.verification_text,
         omit=_omit,
@@ -158,5 +204,7 @@ def create_templates() -> Jinja2Templates:
         intended_use=presentation.INTENDED_USE,
         software_version=__version__,
         recommendation=recommendation,
+        board=board,
+        patient_options=patient_options,
     )
     return templates

@@ -252,3 +252,147 @@ def plan_value_label(kind: str, value: Any) -> str:
     if value is None:
         return "unknown"
     return PLAN_VALUE_LABELS.get(kind, {}).get(str(value), str(value).replace("_", " "))
+
+
+# --- Plan and board-summary codes (issue 10: web page, PDF, patient summary) -----------------
+# Appended block (webresult): words for the codes and enum values the plan document carries, so
+# a renderer never shows "ranked_first", "longer_course" or "group_ii".
+
+#: Survival-prognosis classes (``plan.prognosis.class`` and ``ranking_class``).
+PROGNOSIS_CLASS_LABELS: Mapping[str, str] = {
+    "favourable": "favourable",
+    "intermediate": "intermediate",
+    "poor": "poor",
+    "near_end_of_life": "near the end of life",
+    "near_end_of_life_no_benefit": "near the end of life, no benefit expected from radiotherapy",
+    "unknown": "not classifiable",
+}
+
+#: ``course_length`` of a radiotherapy option.
+COURSE_LENGTH_LABELS: Mapping[str, str] = {
+    "single_fraction": "single fraction",
+    "short_course": "short course",
+    "longer_course": "longer course",
+    "long_course": "long course",
+}
+
+#: ``status`` of a surgical criterion.
+CRITERION_STATUS_LABELS: Mapping[str, str] = {
+    "met": "met",
+    "not_met": "not met",
+    "unknown": "undetermined",
+    "not_recorded": "not recorded",
+    "not_applicable": "not applicable",
+}
+
+#: What a decisive unknown could change (``decisive_unknowns[].could_change``).
+CHANGE_TARGET_LABELS: Mapping[str, str] = {
+    "recommended_regimen": "the suggested regimen",
+    "decompression": "the decompression opinion",
+    "stabilisation": "the stability opinion",
+    "surgery": "surgery",
+    "corticosteroids": "corticosteroids",
+    "reirradiation": "re-irradiation",
+}
+
+#: Instrument status (``instruments.<id>.status``).
+INSTRUMENT_STATUS_LABELS: Mapping[str, str] = {
+    "computed": "computed",
+    "not_computable": "not computable (inputs missing)",
+    "not_applicable": "not applicable",
+}
+
+#: Document keys that are not input fields, as a clinician reads them (the rest: words).
+DOCUMENT_KEY_LABELS: Mapping[str, str] = {
+    "ranking_class": "Prognosis class used for the ranking",
+    "ranking_claim": "Ranked by prognosis",
+    "bed_gy10": "BED (α/β 10 Gy)",
+    "eqd2_gy10": "EQD2 (α/β 10 Gy)",
+    "total_dose_gy": "Total dose (Gy)",
+    "course_length": "Course length",
+    "overall_time": "Overall time",
+    "overall_time_days": "Overall time (days)",
+    "dose_basis": "Dose basis",
+    "trial_regimen": "Trial regimen",
+    "ecog": "ECOG performance status",
+    "kps": "Karnofsky performance status (KPS)",
+    "sins": "SINS",
+    "escc": "Bilsky ESCC grade",
+    "rt": "Radiotherapy",
+    "sbrt": "Stereotactic radiotherapy (SBRT)",
+    "srs": "Stereotactic radiosurgery",
+    "nice": "NICE",
+    "bsc": "Best supportive care",
+}
+
+#: Codes the plan writes as values (reasons, categories, statuses), in words.
+CODE_LABELS: Mapping[str, str] = {
+    "ranked_first": "ranked first for the survival prognosis",
+    "below_cut_off": "below the cut-off",
+    "above_cut_off": "above the cut-off",
+    "project_decision": "project decision (documented in the plan rules)",
+    "source_statement": "statement of the source",
+    "lower_bound": "counted at its lowest possible class",
+    "determined": "determined",
+    **PROGNOSIS_CLASS_LABELS,
+    **COURSE_LENGTH_LABELS,
+    **CRITERION_STATUS_LABELS,
+    **INSTRUMENT_STATUS_LABELS,
+}
+
+_ROMAN = {"i", "ii", "iii", "iv", "v", "vi"}
+_ACRONYMS = {
+    "ecog": "ECOG",
+    "kps": "KPS",
+    "sins": "SINS",
+    "escc": "ESCC",
+    "rt": "RT",
+    "sbrt": "SBRT",
+    "srs": "SRS",
+    "bed": "BED",
+    "eqd2": "EQD2",
+    "nice": "NICE",
+    "mri": "MRI",
+    "noms": "NOMS",
+    "mscc": "MSCC",
+    "mescc": "MESCC",
+    "ct": "CT",
+    "cns": "CNS",
+    "gy": "Gy",
+    "gy10": "Gy10",
+}
+
+
+def words(code: str) -> str:
+    """A snake_case code in words (``group_ii`` -> ``group II``, ``kps_from_ecog`` -> ``KPS
+    from ECOG``): the fallback for a code with no label of its own."""
+    out = []
+    for part in code.split("_"):
+        low = part.lower()
+        out.append(low.upper() if low in _ROMAN else _ACRONYMS.get(low, part))
+    return " ".join(out)
+
+
+def key_label(key: str) -> str:
+    """The label of any document key: an input field's label, a document key's, else words."""
+    if key in FIELD_LABELS:
+        return FIELD_LABELS[key]
+    if key in DOCUMENT_KEY_LABELS:
+        return DOCUMENT_KEY_LABELS[key]
+    text = words(key)
+    return text[:1].upper() + text[1:]
+
+
+def code_label(code: str, key: str | None = None) -> str:
+    """A code or enum value in words: the field's value label (``key`` given), the plan-code
+    label, the label of the same value under any field, else :func:`words`."""
+    if key is not None:
+        labels = VALUE_LABELS.get(key.rsplit(".", 1)[-1])
+        if labels is not None and code in labels:
+            return labels[code]
+    if code in CODE_LABELS:
+        return CODE_LABELS[code]
+    for labels in VALUE_LABELS.values():
+        if code in labels and "_" in code:
+            return labels[code]
+    return words(code)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+from html import unescape
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -192,3 +194,198 @@ def test_logout_ends_the_session(web: TestClient) -> None:
     response = web.post("/logout", data={"csrf_token": csrf_of(page.text)})
     assert response.status_code == 303
     assert web.get("/assessments/new").status_code == 303
+
+
+# --- The board summary first, detail on demand (issue 10) -------------------------------------
+
+MINIMAL: dict[str, Any] = {"id": "p-minimal", "primary_tumor": "lung_nsclc", "ecog": 3}
+NO_CLAIM: dict[str, Any] = {"id": "p-no-claim", "primary_tumor": "breast"}
+BOARD_HEADINGS = (
+    "Survival prognosis",
+    "Decompression",
+    "Stabilisation",
+    "Corticosteroids",
+    "Bone-modifying agent",
+    "Re-irradiation",
+    "Decisive unknowns",
+    "Warnings",
+)
+# Codes the issue found on the page and in the PDF, and every field key or enum value with an
+# underscore: none may reach a clinician's eyes.
+LEAKED = ("ranked_first", "ranking_class", "Regimen id", "longer_course", "short_course",
+          "group_ii", "below_cut_off", "Ecog", "Kps", "Sins", "kps", "ecog")  # fmt: skip
+
+
+def _api_create(api: TestClient, patient: dict[str, Any]) -> int:
+    response = api.post("/api/v1/assessments", json=patient)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _visible(html: str) -> str:
+    """The text a reader can see (every <details> opened): tags, styles and attributes gone."""
+    body = re.sub(r"<style.*?</style>", " ", html.split("<body", 1)[-1], flags=re.S)
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)))
+
+
+def _codes() -> set[str]:
+    from mescc.fields import COURSE_FIELDS, FIELDS, PREFERENCE_FIELDS
+    from mescc.render.labels import VALUE_LABELS
+
+    keys = {s.key for s in (*FIELDS, *COURSE_FIELDS, *PREFERENCE_FIELDS) if "_" in s.key}
+    values = {v for labels in VALUE_LABELS.values() for v in labels if "_" in v}
+    return keys | values
+
+
+def test_the_board_summary_comes_first_and_reads_the_documents_summary(web: TestClient) -> None:
+    assessment_id = _create(web)
+    html = web.get(f"/assessments/{assessment_id}").text
+    summary = core.assessment_document(EXAMPLE_PATIENT)["summary"]
+    board = html[
+        html.index('id="board-summary"') : html.index(
+            "</section>", html.index('id="board-summary"')
+        )
+    ]
+    assert html.index('id="board-summary"') < html.index("<details")
+    for heading in BOARD_HEADINGS:
+        assert f"<dt>{heading}</dt>" in board, heading
+    rec = summary["recommendation"]
+    assert f'id="recommended-regimen">{rec["label"]}</span>' in board
+    prognosis = summary["prognosis"]
+    assert f"{prognosis['agreeing']} of {prognosis['voting']} instruments agree" in board
+    for alternative in rec["alternatives"]:
+        assert alternative["regimen"] in board
+    assert "<script" not in html  # everything folds and unfolds without JavaScript
+
+
+def test_every_detail_stays_reachable_in_details_sections(web: TestClient) -> None:
+    assessment_id = _create(web)
+    html = web.get(f"/assessments/{assessment_id}").text
+    document = core.assessment_document(EXAMPLE_PATIENT)
+    details = html[html.index("<details") :]
+    for option in document["plan"]["radiotherapy"]:
+        assert option["regimen"] in details
+    for section in ("radiotherapy", "surgery", "supportive", "reirradiation", "prognosis",
+                    "unknowns", "instruments", "inputs", "references"):  # fmt: skip
+        assert f'<details class="section" id="{section}">' in html, section
+    # the dose basis once, not once per regimen
+    assert _visible(html).count("Dose basis") == 1
+    # idle instruments on one line in one folded section, not as rows of "unknown"
+    computed = [i for i in document["instruments"].values() if i["status"] == "computed"]
+    table = html[html.index('<table class="instruments">') :].split("</table>", 1)[0]
+    assert table.count("<tr>") == len(computed) + 1
+    idle = len(document["instruments"]) - len(computed)
+    assert f"{idle} instruments not computed" in html
+
+
+def test_no_internal_code_or_raw_enum_value_is_visible(web: TestClient, api: TestClient) -> None:
+    codes = _codes()
+    for patient in (EXAMPLE_PATIENT, MINIMAL, NO_CLAIM):
+        assessment_id = _api_create(api, patient)
+        for path in ("", "/summary"):
+            text = _visible(web.get(f"/assessments/{assessment_id}{path}").text)
+            for code in LEAKED:
+                assert not re.search(rf"\b{code}\b", text), (patient["id"], path, code)
+            tokens = set(re.findall(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", text))
+            assert not tokens & codes, (patient["id"], path, tokens & codes)
+
+
+def test_a_converted_input_is_a_warning_of_the_board_summary(
+    web: TestClient, api: TestClient
+) -> None:
+    document = core.assessment_document(MINIMAL)
+    assert [w["kind"] for w in document["summary"]["warnings"]] == ["converted_input"]
+    html = web.get(f"/assessments/{_api_create(api, MINIMAL)}").text
+    board = html[
+        html.index('id="board-summary"') : html.index(
+            "</section>", html.index('id="board-summary"')
+        )
+    ]
+    assert "KPS converted from ECOG 3" in board
+    assert "Uses a converted input" in board
+
+
+def test_the_minimal_patient_reads_the_same_decision_everywhere(
+    web: TestClient, api: TestClient
+) -> None:
+    rec = core.assessment_document(MINIMAL)["summary"]["recommendation"]
+    assessment_id = _api_create(api, MINIMAL)
+    page = web.get(f"/assessments/{assessment_id}").text
+    listed = api.get("/api/v1/assessments").json()["items"]
+    (item,) = [i for i in listed if i["id"] == assessment_id]
+    history = web.get("/assessments").text
+    row = history[history.index(f'href="/assessments/{assessment_id}"') :].split("</tr>", 1)[0]
+    summary = web.get(f"/assessments/{assessment_id}/summary").text
+    if rec["kind"] == "radiotherapy":
+        assert f'id="recommended-regimen">{rec["label"]}</span>' in page
+        assert item["recommended_regimen"] == rec["label"]
+        assert f">{rec['label']}<" in row
+        assert f"({rec['label']})" in summary
+    else:
+        assert "Suggested option" not in page and item["recommended_regimen"] is None
+        assert "considering first" not in summary
+
+
+def test_no_suggested_option_anywhere_without_a_ranking_claim(
+    web: TestClient, api: TestClient
+) -> None:
+    from pypdf import PdfReader
+
+    document = core.assessment_document(NO_CLAIM)
+    assert document["plan"]["ranking_claim"] is False
+    assert document["summary"]["recommendation"]["kind"] == "none"
+    regimens = [o["regimen"] for o in document["plan"]["radiotherapy"]]
+    assessment_id = _api_create(api, NO_CLAIM)
+    page = web.get(f"/assessments/{assessment_id}").text
+    assert "Suggested option" not in page and 'id="no-suggestion"' in page
+    board = page[
+        page.index('id="board-summary"') : page.index(
+            "</section>", page.index('id="board-summary"')
+        )
+    ]
+    assert not [r for r in regimens if r in board]
+    summary = web.get(f"/assessments/{assessment_id}/summary").text
+    article = summary.split("<article", 1)[1].split("</article>", 1)[0]
+    assert "considering first" not in article and not [r for r in regimens if r in article]
+    listed = api.get("/api/v1/assessments").json()["items"]
+    assert [i["recommended_regimen"] for i in listed if i["id"] == assessment_id] == [None]
+    history = web.get("/assessments").text
+    row = history[history.index(f'href="/assessments/{assessment_id}"') :].split("</tr>", 1)[0]
+    assert not [r for r in regimens if r in row]
+    select = history.split('id="regimen"', 1)[1].split("</select>", 1)[0]
+    assert not [r for r in regimens if f">{r}<" in select]
+    for detail in ("summary", "full"):
+        pdf = web.get(f"/assessments/{assessment_id}/report.pdf", params={"detail": detail})
+        assert pdf.status_code == 200
+        text = " ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "Suggested option" not in text and "No option is suggested" in text, detail
+
+
+def test_the_patient_summary_names_at_most_two_alternatives(
+    web: TestClient, api: TestClient
+) -> None:
+    many = {**EXAMPLE_PATIENT, "id": "many-options"}
+    document = core.assessment_document(many)
+    rec = document["summary"]["recommendation"]
+    regimens = {o["regimen"] for o in document["plan"]["radiotherapy"]}
+    assert len(regimens) > 3, "the plan lists more options than the summary may name"
+    html = web.get(f"/assessments/{_api_create(api, many)}/summary").text
+    article = html.split("<article", 1)[1].split("</article>", 1)[0]
+    named = {r for r in regimens if f"({r})" in article}
+    assert rec["label"] in named and len(named) <= 3
+    assert named - {rec["label"]} == {a["regimen"] for a in rec["alternatives"]}
+
+
+def test_the_full_report_is_on_request_and_other_details_are_refused(web: TestClient) -> None:
+    from pypdf import PdfReader
+
+    assessment_id = _create(web)
+    pages = {}
+    for detail in ("summary", "full"):
+        response = web.get(f"/assessments/{assessment_id}/report.pdf", params={"detail": detail})
+        assert response.status_code == 200
+        pages[detail] = len(PdfReader(io.BytesIO(response.content)).pages)
+    assert pages["summary"] <= 2 < pages["full"]
+    default = web.get(f"/assessments/{assessment_id}/report.pdf")
+    assert len(PdfReader(io.BytesIO(default.content)).pages) == pages["summary"]
+    assert web.get(f"/assessments/{assessment_id}/report.pdf?detail=all").status_code == 422

@@ -16,6 +16,7 @@ from mescc.api.errors import problem
 from mescc.api.params import (
     AssessmentIdPath,
     OffsetQuery,
+    ReportDetailQuery,
     StoredText,
     UTCDateTimeParam,
     text_filter,
@@ -164,11 +165,15 @@ def get_assessment(assessment_id: AssessmentIdPath, db: DbDep, caller: CallerDep
     summary="Printable PDF report of a stored assessment",
 )
 async def get_report(
-    assessment_id: AssessmentIdPath, request: Request, db: DbDep, caller: CallerDep
+    assessment_id: AssessmentIdPath,
+    request: Request,
+    db: DbDep,
+    caller: CallerDep,
+    detail: ReportDetailQuery = "summary",
 ) -> Response:
     """Rendered in the bounded renderer pool (503 with Retry-After when it is full)."""
     record = load_or_404(db, assessment_id, caller)
-    pdf = await request.app.state.pdf_renderer.render(request.app.state.templates, record)
+    pdf = await request.app.state.pdf_renderer.render(request.app.state.templates, record, detail)
     return Response(
         pdf,
         media_type="application/pdf",

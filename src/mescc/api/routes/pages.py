@@ -22,6 +22,7 @@ from mescc.api.params import (
     FILTER_MAX_CHARS,
     AssessmentIdPath,
     OffsetQuery,
+    ReportDetailQuery,
     StoredText,
 )
 from mescc.api.presentation import regimen_chart
@@ -270,10 +271,14 @@ def patient_summary(
 
 @router.get("/assessments/{assessment_id}/report.pdf")
 async def report(
-    request: Request, user: WebUserDep, db: DbDep, assessment_id: AssessmentIdPath
+    request: Request,
+    user: WebUserDep,
+    db: DbDep,
+    assessment_id: AssessmentIdPath,
+    detail: ReportDetailQuery = "summary",
 ) -> Response:
     record = stored_or_404(db, assessment_id, user)
-    pdf = await request.app.state.pdf_renderer.render(request.app.state.templates, record)
+    pdf = await request.app.state.pdf_renderer.render(request.app.state.templates, record, detail)
     return Response(
         pdf,
         media_type="application/pdf",
