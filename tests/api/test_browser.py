@@ -112,11 +112,6 @@ def test_clinician_flow_in_chromium(
     context.close()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="result-page redesign (branch webresult): board summary first, above the fold, "
-    "no horizontal overflow at 390 px",
-)
 @pytest.mark.parametrize("patient", [EXAMPLE_PATIENT, NO_RANKING], ids=["ranked", "no-ranking"])
 @pytest.mark.parametrize("viewport", list(VIEWPORTS), ids=list(VIEWPORTS))
 def test_the_recommendation_is_above_the_fold(
@@ -163,11 +158,6 @@ def test_no_page_scrolls_sideways_at_390_px(
     context.close()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the history table fits 390 px with the style.css of the result-page redesign "
-    "(branch webresult)",
-)
 def test_the_history_page_does_not_scroll_sideways_at_390_px(
     served: tuple[LiveServer, Caller], browser: Browser
 ) -> None:

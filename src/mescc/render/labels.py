@@ -210,19 +210,24 @@ PLAN_VALUE_LABELS: Mapping[str, Mapping[str, str]] = {
         "intermediate": "intermediate",
         "poor": "poor",
         "near_end_of_life": "death within 2 months predicted",
-        "near_end_of_life_no_benefit": "death within 2 months predicted",
+        "near_end_of_life_no_benefit": (
+            "death within 2 months predicted, little benefit expected from radiotherapy"
+        ),
         "unknown": "not estimated",
     },
     "course_length": {
         "single_fraction": "single fraction",
         "short_course": "short course",
         "longer_course": "longer course",
+        "long_course": "long course",
     },
     "could_change": {
         "recommended_regimen": "the regimen ranked first",
         "decompression": "the decompression question",
         "stabilisation": "the stabilisation question",
         "surgery": "the surgical questions",
+        "corticosteroids": "corticosteroids",
+        "reirradiation": "re-irradiation",
     },
     "reirradiation_status": {
         "within": "within the limits",
@@ -235,6 +240,7 @@ PLAN_VALUE_LABELS: Mapping[str, Mapping[str, str]] = {
         "not_met": "not met",
         "unknown": "not known",
         "not_recorded": "not recorded",
+        "not_applicable": "not applicable",
     },
     # an exclusion is satisfied (met) when it is absent
     "exclusion_status": {
@@ -255,45 +261,20 @@ def plan_value_label(kind: str, value: Any) -> str:
 
 
 # --- Plan and board-summary codes (issue 10: web page, PDF, patient summary) -----------------
-# Appended block (webresult): words for the codes and enum values the plan document carries, so
+# Words for the codes and enum values the plan document carries, so
 # a renderer never shows "ranked_first", "longer_course" or "group_ii".
 
 #: Survival-prognosis classes (``plan.prognosis.class`` and ``ranking_class``).
-PROGNOSIS_CLASS_LABELS: Mapping[str, str] = {
-    "favourable": "favourable",
-    "intermediate": "intermediate",
-    "poor": "poor",
-    "near_end_of_life": "near the end of life",
-    "near_end_of_life_no_benefit": "near the end of life, no benefit expected from radiotherapy",
-    "unknown": "not classifiable",
-}
+PROGNOSIS_CLASS_LABELS: Mapping[str, str] = PLAN_VALUE_LABELS["prognosis_class"]
 
 #: ``course_length`` of a radiotherapy option.
-COURSE_LENGTH_LABELS: Mapping[str, str] = {
-    "single_fraction": "single fraction",
-    "short_course": "short course",
-    "longer_course": "longer course",
-    "long_course": "long course",
-}
+COURSE_LENGTH_LABELS: Mapping[str, str] = PLAN_VALUE_LABELS["course_length"]
 
 #: ``status`` of a surgical criterion.
-CRITERION_STATUS_LABELS: Mapping[str, str] = {
-    "met": "met",
-    "not_met": "not met",
-    "unknown": "undetermined",
-    "not_recorded": "not recorded",
-    "not_applicable": "not applicable",
-}
+CRITERION_STATUS_LABELS: Mapping[str, str] = PLAN_VALUE_LABELS["criterion_status"]
 
 #: What a decisive unknown could change (``decisive_unknowns[].could_change``).
-CHANGE_TARGET_LABELS: Mapping[str, str] = {
-    "recommended_regimen": "the suggested regimen",
-    "decompression": "the decompression opinion",
-    "stabilisation": "the stability opinion",
-    "surgery": "surgery",
-    "corticosteroids": "corticosteroids",
-    "reirradiation": "re-irradiation",
-}
+CHANGE_TARGET_LABELS: Mapping[str, str] = PLAN_VALUE_LABELS["could_change"]
 
 #: Instrument status (``instruments.<id>.status``).
 INSTRUMENT_STATUS_LABELS: Mapping[str, str] = {
