@@ -169,6 +169,17 @@ def test_rerun_page(web: TestClient) -> None:
     response = web.get(f"/assessments/{assessment_id}/rerun")
     assert response.status_code == 200
     assert "No change" in response.text
+    regimen = core.assessment_document(EXAMPLE_PATIENT)["plan"]["recommended_regimen"]
+    assert re.search(rf"Suggested regimen</th><td>{re.escape(regimen)}</td>", response.text)
+
+
+def test_rerun_page_of_a_plan_without_a_suggestion_says_so(web: TestClient) -> None:
+    assert core.assessment_document(NO_CLAIM)["plan"]["recommended_regimen"] is None
+    html = web.get(f"/assessments/{_create(web, NO_CLAIM)}/rerun").text
+    row = re.search(r"Suggested regimen</th>(.*?)</tr>", html, re.S)
+    assert row is not None
+    assert row.group(1).count("no regimen suggested") == 2
+    assert "unknown" not in row.group(1)
 
 
 def test_new_assessment_can_start_from_a_stored_one(web: TestClient) -> None:
