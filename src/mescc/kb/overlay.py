@@ -43,6 +43,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from mescc.errors import DefinitionError, OverlayError
 from mescc.kb.loader import (
@@ -170,16 +171,25 @@ def _raise(error: DefinitionError) -> None:
     raise error
 
 
+#: What :func:`_load_yaml` returns for text that is not YAML (its own error is reported elsewhere).
+_UNPARSABLE = object()
+
+
+def _load_yaml(text: str) -> Any:
+    """A site table's text parsed, or ``_UNPARSABLE``."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return _UNPARSABLE
+
+
 def _named_as_id(text: str, file: str) -> str:
     """``file`` renamed after the table's id (a site file may be named otherwise)."""
     from pathlib import Path
 
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return file
+    data = _load_yaml(text)
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         return file
     return str(Path(file).with_name(f"{data['id']}.yaml"))
@@ -291,13 +301,8 @@ def _check_site_table(
 def _stem_matches(text: str, file: str) -> bool:
     from pathlib import Path
 
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return True
-    return isinstance(data, dict) and data.get("id") == Path(file).stem
+    data = _load_yaml(text)
+    return data is _UNPARSABLE or (isinstance(data, dict) and data.get("id") == Path(file).stem)
 
 
 def _parse_any(text: str, file: str) -> Instrument:

@@ -485,32 +485,33 @@ def _reason_basis(reason: Mapping[str, Any], names: _Names) -> tuple[str, str]:
     return words, names.cite(_list(reason.get("evidence")))
 
 
+def _suggestion_line(
+    item: Mapping[str, Any], prefix: str, names: _Names, suggest_head: str | None = None
+) -> Line:
+    """One supportive-care line (``<prefix>.contraindicated`` / ``.suggest`` / ``.no`` /
+    ``.unknown`` templates) with the reason's words and citation."""
+    if item.get("contraindication_recorded"):
+        head, tone = TEMPLATES[f"{prefix}.contraindicated"], ""
+    elif item.get("suggest"):
+        head, tone = suggest_head or TEMPLATES[f"{prefix}.suggest"], "suggest"
+    elif item.get("suggest") is False:
+        head, tone = TEMPLATES[f"{prefix}.no"], ""
+    else:
+        head, tone = TEMPLATES[f"{prefix}.unknown"], "caution"
+    words, cite = _reason_basis(_map(item.get("reason")), names)
+    return Line(f"{head}: {words}" if words else head, cite, tone)
+
+
 def _supportive(s: Mapping[str, Any], names: _Names) -> list[Section]:
     c = _map(s.get("corticosteroids"))
-    if c.get("contraindication_recorded"):
-        head, tone = TEMPLATES["steroids.contraindicated"], ""
-    elif c.get("suggest"):
+    if c.get("suggest") and not c.get("contraindication_recorded"):
         daily = c.get("daily_dose_mg")
         key = "steroids.suggest" if daily else "steroids.suggest_no_daily"
         head = TEMPLATES[key].format(initial=c.get("initial_dose_mg") or 0, daily=daily or 0)
-        tone = "suggest"
-    elif c.get("suggest") is False:
-        head, tone = TEMPLATES["steroids.no"], ""
+        steroid = _suggestion_line(c, "steroids", names, suggest_head=head)
     else:
-        head, tone = TEMPLATES["steroids.unknown"], "caution"
-    words, cite = _reason_basis(_map(c.get("reason")), names)
-    steroid = Line(f"{head}: {words}" if words else head, cite, tone)
-    b = _map(s.get("bone_modifying_agents"))
-    if b.get("contraindication_recorded"):
-        bhead, btone = TEMPLATES["bone.contraindicated"], ""
-    elif b.get("suggest"):
-        bhead, btone = TEMPLATES["bone.suggest"], "suggest"
-    elif b.get("suggest") is False:
-        bhead, btone = TEMPLATES["bone.no"], ""
-    else:
-        bhead, btone = TEMPLATES["bone.unknown"], "caution"
-    words, cite = _reason_basis(_map(b.get("reason")), names)
-    bone = Line(f"{bhead}: {words}" if words else bhead, cite, btone)
+        steroid = _suggestion_line(c, "steroids", names)
+    bone = _suggestion_line(_map(s.get("bone_modifying_agents")), "bone", names)
     return [Section("Corticosteroids", (steroid,)), Section("Bone agent", (bone,))]
 
 
