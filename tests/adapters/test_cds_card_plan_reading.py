@@ -9,6 +9,7 @@ import yaml
 
 from mescc.adapters.cds_hooks import SUMMARY_LIMIT, card_content
 from mescc.document import assessment_document
+from mescc.summary import MAX_ALTERNATIVES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -39,3 +40,26 @@ def test_card_names_each_surgical_opinion() -> None:
     assert card.indicator == "warning"
     near = card_content(doc("near_end_of_life"))
     assert "at most: 1 x 8 Gy" in near.detail
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
+def test_card_names_at_most_two_supported_alternatives(name: str) -> None:
+    """With a ranking claim the card lists the first supported alternatives (at most
+    MAX_ALTERNATIVES, in rank order) and counts the rest (issue 10: no list of nine options
+    ending in 15 x 2.633 Gy); without one it lists every option."""
+    document = doc(name)
+    plan = document["plan"]
+    detail = card_content(document).detail
+    line = next((x for x in detail.splitlines() if x.startswith("**Other options")), "")
+    chosen = plan["recommended_regimen"] or next(
+        (o["regimen"] for o in plan["radiotherapy"] if o["supported"]), None
+    )
+    others = [o for o in plan["radiotherapy"] if o["regimen"] != chosen]
+    if not plan["ranking_claim"]:
+        assert all(f"{o['regimen']} (" in line for o in others)
+        return
+    want = [o["regimen"] for o in others if o["supported"]][:MAX_ALTERNATIVES]
+    listed = [o["regimen"] for o in others if f"{o['regimen']} (" in line]
+    assert listed == want, line
+    rest = len(others) - len(want)
+    assert (f"{rest} further option" in line) == bool(rest), line

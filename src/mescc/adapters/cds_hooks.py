@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mescc.adapters.fhir_server import prefetch_templates
 from mescc.api.presentation import EMERGENCY_BANNER, verification_label
+from mescc.summary import MAX_ALTERNATIVES
 
 SERVICE_ID = "mescc-rt-advisor"
 HOOK = "patient-view"
@@ -232,15 +233,23 @@ def _plan_lines(
     else:
         lines.append("**No regimen is ranked first.** The options below carry no ranking claim.")
     others = [o for o in options if o is not chosen]
+    # as the board summary: with a ranking claim, the supported alternatives it names (at most
+    # MAX_ALTERNATIVES); without one, every option (none is preferred)
+    shown = (
+        [o for o in others if o.get("supported")][:MAX_ALTERNATIVES]
+        if plan.get("ranking_claim")
+        else others
+    )
+    rest = len(others) - len(shown)
     if others:
         lines.append("")
-        lines.append(
-            "**Other options:** "
-            + "; ".join(
-                f"{md(o.get('regimen'))} ({'supported' if o.get('supported') else 'not supported'})"
-                for o in others
-            )
+        listed = "; ".join(
+            f"{md(o.get('regimen'))} ({'supported' if o.get('supported') else 'not supported'})"
+            for o in shown
         )
+        plural = "s" if rest != 1 else ""
+        more = f"{rest} further option{plural} in the full assessment" if rest else ""
+        lines.append("**Other options:** " + "; ".join(t for t in (listed, more) if t))
     lines.append("")
     source = prognosis.get("source_name")
     klass = prognosis.get("class")
