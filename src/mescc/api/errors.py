@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -167,6 +167,17 @@ def _page_user(request: Request) -> dict[str, Any]:
     return {"user": user, "csrf": csrf_token(request)}
 
 
+def _shown(p: Mapping[str, Any]) -> str:
+    """A problem's message with its field named by its label (pages; the API keeps the key)."""
+    from mescc.render.labels import key_label
+
+    field = str(p.get("field") or "")
+    message = str(p.get("message") or "")
+    if field and message.startswith(f"{field}:"):
+        return key_label(field) + message[len(field) :]
+    return message
+
+
 def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     """Register the handlers that give every error its documented shape."""
 
@@ -179,10 +190,12 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
         problems = validation_problems(exc.errors())
         if is_api_path(request):
             return problems_response(422, problems)
+        # a page names the parameter as a reader would ("Created after", not created_after)
+        shown = [{**p, "shown": _shown(p)} for p in problems]
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"status_code": 422, "title": "Invalid request", "problems": problems},
+            {"status_code": 422, "title": "Invalid request", "problems": shown},
             status_code=422,
         )
 

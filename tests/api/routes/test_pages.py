@@ -400,3 +400,14 @@ def test_the_full_report_is_on_request_and_other_details_are_refused(web: TestCl
     default = web.get(f"/assessments/{assessment_id}/report.pdf")
     assert len(PdfReader(io.BytesIO(default.content)).pages) == pages["summary"]
     assert web.get(f"/assessments/{assessment_id}/report.pdf?detail=all").status_code == 422
+
+
+def test_a_bad_page_parameter_is_named_by_its_label(web: TestClient) -> None:
+    """A page's 422 names the parameter as a reader would ("Created after"), with the value and
+    what is allowed; the API keeps the key (tests/api/routes/test_assessments*.py)."""
+    response = web.get("/assessments", params={"offset": "abc"})
+    assert response.status_code == 422
+    text = unescape(response.text)
+    assert 'Offset: "abc" is not allowed' in text
+    assert "offset:" not in text
+    assert 'href="/assessments/new"' in response.text  # the navigation stays
