@@ -167,6 +167,22 @@ def _distinct(problems: list[DefinitionError]) -> list[DefinitionError]:
     return out
 
 
+def _factor_problem(base: Instrument, site: Instrument, file: str) -> OverlayError | None:
+    """A2: a site table scores exactly the factors of the published instrument (None: it does)."""
+    base_factors = [i.factor for i in base.items]
+    site_factors = [i.factor for i in site.items]
+    if sorted(base_factors) == sorted(site_factors):
+        return None
+    missing = sorted(set(base_factors) - set(site_factors))
+    extra = sorted(set(site_factors) - set(base_factors))
+    return OverlayError(
+        file,
+        "items",
+        f"A2: factors must be exactly {base_factors}; missing {missing}, "
+        f"not in the published instrument {extra}",
+    )
+
+
 def _raise(error: DefinitionError) -> None:
     raise error
 
@@ -238,19 +254,9 @@ def _check_site_table(
                 "site.redefines_verified: true",
             )
         )
-    base_factors = [i.factor for i in base.items]
-    site_factors = [i.factor for i in site.items]
-    if base.items and sorted(base_factors) != sorted(site_factors):
-        missing = sorted(set(base_factors) - set(site_factors))
-        extra = sorted(set(site_factors) - set(base_factors))
-        report(
-            OverlayError(
-                file,
-                "items",
-                f"A2: factors must be exactly {base_factors}; missing {missing}, "
-                f"not in the published instrument {extra}",
-            )
-        )
+    factors = _factor_problem(base, site, file)
+    if base.items and factors is not None:
+        report(factors)
     if site.is_skeleton:
         report(OverlayError(file, "items", "A3: every category needs integer points"))
         return None
@@ -482,19 +488,9 @@ def check_derived(
                 "a skeleton",
             )
         )
-    base_factors = [i.factor for i in base.items]
-    site_factors = [i.factor for i in site.items]
-    if sorted(base_factors) != sorted(site_factors):
-        missing = sorted(set(base_factors) - set(site_factors))
-        extra = sorted(set(site_factors) - set(base_factors))
-        report(
-            OverlayError(
-                file,
-                "items",
-                f"A2: factors must be exactly {base_factors}; missing {missing}, "
-                f"not in the published instrument {extra}",
-            )
-        )
+    factors = _factor_problem(base, site, file)
+    if factors is not None:
+        report(factors)
     if site.is_skeleton:
         report(OverlayError(file, "items", "A3: every category needs integer points"))
         return None
