@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mescc.adapters.fhir_server import prefetch_templates
 from mescc.api.presentation import EMERGENCY_BANNER, verification_label
-from mescc.summary import MAX_ALTERNATIVES
+from mescc.summary import board_summary
 
 SERVICE_ID = "mescc-rt-advisor"
 HOOK = "patient-view"
@@ -181,7 +181,11 @@ def card_content(document: Mapping[str, Any]) -> CardContent:
     elif consider_surgery:
         head += "; surgical opinion suggested"
     lines: list[str] = [f"**{md(EMERGENCY_BANNER)}**", ""]
-    lines += _plan_lines(plan, regimen, surgery, prognosis)
+    summary = document.get("summary") or board_summary(document)
+    named = [
+        a.get("regimen") for a in (summary.get("recommendation") or {}).get("alternatives") or []
+    ]
+    lines += _plan_lines(plan, regimen, surgery, prognosis, named)
     lines += _instrument_lines(document)
     lines += _input_lines(document)
     lines += _unknown_lines(plan)
@@ -210,7 +214,9 @@ def _plan_lines(
     regimen: Any,
     surgery: Mapping[str, Any],
     prognosis: Mapping[str, Any],
+    named: Sequence[Any],
 ) -> list[str]:
+    """The plan part of the card; ``named``: the alternatives the board summary names."""
     lines: list[str] = []
     options = [o for o in plan.get("radiotherapy") or [] if isinstance(o, Mapping)]
     chosen = next((o for o in options if o.get("regimen") == regimen), None)
@@ -233,12 +239,10 @@ def _plan_lines(
     else:
         lines.append("**No regimen is ranked first.** The options below carry no ranking claim.")
     others = [o for o in options if o is not chosen]
-    # as the board summary: with a ranking claim, the supported alternatives it names (at most
-    # MAX_ALTERNATIVES); without one, every option (none is preferred)
+    # with a ranking claim, the alternatives the board summary names (mescc.summary: at most
+    # two supported ones); without one, every option (none is preferred)
     shown = (
-        [o for o in others if o.get("supported")][:MAX_ALTERNATIVES]
-        if plan.get("ranking_claim")
-        else others
+        [o for o in others if o.get("regimen") in named] if plan.get("ranking_claim") else others
     )
     rest = len(others) - len(shown)
     if others:
