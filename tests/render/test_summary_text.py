@@ -173,6 +173,12 @@ def test_optional_lines_give_way_and_essential_ones_stay(
     flat = " ".join(summary_text(doc).split())
     for line in lines:
         assert (" ".join(line.text.split()) in flat) == (line.drop == 0), line
+    # what gave way is counted on the last line, not dropped unsaid
+    dropped = sum(1 for line in lines if line.drop)
+    s = "" if dropped == 1 else "s"
+    assert f"{dropped} further statement{s} left out for length (in the full report)" in flat
+    monkeypatch.setattr(module, "MAX_LINES", 1_000)
+    assert "left out for length" not in summary_text(doc)
 
 
 def test_the_code_check_finds_codes(kb: KnowledgeBase) -> None:

@@ -112,6 +112,7 @@ TEMPLATES: Mapping[str, str] = {
     "warn.fhir": "{n} value{s} from FHIR not used as given (stale, conflicting or unreadable)",
     "warn.more": "{n} further note{s} in the full report",
     "warn.none": "None",
+    "left_out": "{n} further statement{s} left out for length (in the full report). ",
     "more": "and {n} more",
 }
 
@@ -768,15 +769,17 @@ def render_summary(document: Mapping[str, Any], console: Console) -> None:
     derived = _map(doc.get("site_derived")).get("statement")
     if derived:
         head.append(Text(str(derived), style="bold yellow"))
-    tail = Text(footer(doc), style="dim")
     sections = summary_sections(doc)
+    left_out = 0
     while True:
-        table = _table(sections)
-        body = Group(*head, table, tail)
+        # a statement left out for length is counted on the last line, never dropped unsaid
+        note = TEMPLATES["left_out"].format(n=left_out, s="" if left_out == 1 else "s")
+        tail = Text(note + footer(doc) if left_out else footer(doc), style="dim")
+        body = Group(*head, _table(sections), tail)
         if len(console.render_lines(body, pad=False)) <= MAX_LINES:
             break
         fewer = _without_one(sections)
         if fewer is None:
             break
-        sections = fewer
+        sections, left_out = fewer, left_out + 1
     console.print(body)
